@@ -1,0 +1,1 @@
+"""iamgw: identity and access gateway for S3-compatible object stores."""

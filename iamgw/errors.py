@@ -1,0 +1,129 @@
+"""AWS error types and their XML, rendered in one place.
+
+Each error is a class carrying its wire code and HTTP status, as in the AWS
+references: S3 errors (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)
+render as `<Error>`; the Query APIs (STS, IAM) as `<ErrorResponse>` with a
+`Type` of Sender or Receiver.
+
+    AWSError
+     ├── S3Error          <Error><Code/><Message/><Resource/><RequestId/></Error>
+     └── QueryError       <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from xml.sax.saxutils import escape
+
+
+class AWSError(Exception):
+    code: ClassVar[str] = "InternalError"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "We encountered an internal error. Please try again."
+
+    def __init__(self, message: str | None = None, *, resource: str = "") -> None:
+        self.message = message or self.default_message
+        self.resource = resource
+        super().__init__(self.message)
+
+    def to_xml(self, request_id: str) -> str:
+        raise NotImplementedError
+
+
+class S3Error(AWSError):
+    def to_xml(self, request_id: str) -> str:
+        resource = f"<Resource>{escape(self.resource)}</Resource>" if self.resource else ""
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message>"
+            f"{resource}<RequestId>{request_id}</RequestId></Error>"
+        )
+
+
+class QueryError(AWSError):
+    """An error of the STS or IAM Query API."""
+
+    sender: ClassVar[bool] = True
+    namespace: ClassVar[str] = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+    def to_xml(self, request_id: str) -> str:
+        kind = "Sender" if self.sender else "Receiver"
+        return (
+            f'<ErrorResponse xmlns="{self.namespace}">'
+            f"<Error><Type>{kind}</Type><Code>{self.code}</Code>"
+            f"<Message>{escape(self.message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+
+
+# --- S3 -------------------------------------------------------------------
+
+
+class InternalError(S3Error):
+    pass
+
+
+class NotImplementedS3(S3Error):
+    code = "NotImplemented"
+    status = 501
+    default_message = (
+        "A header or operation you provided implies functionality that is not implemented."
+    )
+
+
+class AccessDenied(S3Error):
+    code = "AccessDenied"
+    status = 403
+    default_message = "Access Denied"
+
+
+class ServiceUnavailable(S3Error):
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "Reduce your request rate or try again later: no storage node is available."
+
+
+class MethodNotAllowed(S3Error):
+    code = "MethodNotAllowed"
+    status = 405
+    default_message = "The specified method is not allowed against this resource."
+
+
+class InvalidRequest(S3Error):
+    code = "InvalidRequest"
+    status = 400
+    default_message = "Invalid Request"
+
+
+# --- Query APIs (STS, IAM) --------------------------------------------------
+
+
+class QueryInternalError(QueryError):
+    code = "InternalFailure"
+    status = 500
+    sender = False
+    default_message = "The request processing has failed because of an unknown error."
+
+
+class QueryNotImplemented(QueryError):
+    code = "NotImplemented"
+    status = 501
+    sender = False
+    default_message = "This action is not implemented by iamgw yet."
+
+
+class InvalidAction(QueryError):
+    code = "InvalidAction"
+    status = 400
+    default_message = "The action or operation requested is invalid."
+
+
+class MissingAction(QueryError):
+    code = "MissingAction"
+    status = 400
+    default_message = "The request is missing an action or a required parameter."
+
+
+class QueryValidationError(QueryError):
+    code = "ValidationError"
+    status = 400

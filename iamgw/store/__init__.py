@@ -1,0 +1,37 @@
+"""The IAM store: SQLModel tables and the repository over them (SQLite or PostgreSQL).
+
+Entities follow the AWS IAM data model (https://docs.aws.amazon.com/IAM/latest/APIReference/):
+users, access keys, groups, managed policies with versions, inline policies,
+roles, attachments, permissions boundaries; plus bucket policies, LDAP DN
+mappings and the deny-list of revoked sessions. Only this package imports
+SQLModel/SQLAlchemy.
+"""
+
+from .errors import (
+    DeleteConflict,
+    EntityAlreadyExists,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+    StoreError,
+    StoreUnavailable,
+)
+from .repository import MAX_ACCESS_KEYS, MAX_POLICY_VERSIONS, Repository, new_id, new_secret_key
+from .secrets import MasterKey, SecretError
+
+__all__ = [
+    "MAX_ACCESS_KEYS",
+    "MAX_POLICY_VERSIONS",
+    "DeleteConflict",
+    "EntityAlreadyExists",
+    "InvalidInput",
+    "LimitExceeded",
+    "MasterKey",
+    "NoSuchEntity",
+    "Repository",
+    "SecretError",
+    "StoreError",
+    "StoreUnavailable",
+    "new_id",
+    "new_secret_key",
+]
