@@ -30,6 +30,7 @@ ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 PolicyOrLevel = Policy | Sequence[Policy]
 
 _PRINCIPAL_REQUIRED = frozenset({PolicyKind.RESOURCE, PolicyKind.TRUST})
+_PRINCIPAL_KINDS = _PRINCIPAL_REQUIRED | {PolicyKind.RCP, PolicyKind.ENDPOINT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +43,18 @@ class Match:
 def first_match(
     policy: Policy, request: Request, deny: bool, bounded: bool = False
 ) -> Match | None:
-    """The first statement of `policy` with that effect that applies to the request."""
+    """The statement of `policy` with that effect that applies to the request; for a
+    resource-based policy the one whose Principal matches best."""
     index = policy.denies if deny else policy.allows
     if not index.size:
         return None
-    with_principal = policy.kind in _PRINCIPAL_REQUIRED
-    check_principal = with_principal or policy.kind in (PolicyKind.RCP, PolicyKind.ENDPOINT)
+    kind = policy.kind
+    if kind not in _PRINCIPAL_KINDS:
+        st = index.find(request)
+        return None if st is None else Match(policy, st)
+    with_principal = kind in _PRINCIPAL_REQUIRED
     best: Match | None = None
-    for st in index.candidates(request.action_lower, request.service):
-        if not st.applies(request):
-            continue
-        if not check_principal:
-            return Match(policy, st)
+    for st in index.find_all(request):
         if st.principal is None:
             if with_principal:
                 continue  # a resource policy statement without Principal grants nothing

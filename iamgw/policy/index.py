@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .request import Request
 from .statement import Statement
 
 
@@ -46,19 +47,29 @@ class StatementIndex:
                 if action.partition(":")[0] not in services:
                     self.exact.setdefault(action, []).append(st)
 
-    def candidates(self, action: str, service: str) -> list[Statement]:
-        """The statements whose Action may match `action` (lower case), in document order."""
+    def find(self, request: Request) -> Statement | None:
+        """The first statement that applies to the request (principal aside): those
+        listed under the exact action first, then the service's, then the rest."""
+        action = request.action_lower
         exact = self.exact.get(action)
-        by_service = self.by_service.get(service)
-        anywhere = self.anywhere
-        if by_service is None and not anywhere:
-            return exact or []
-        if exact is None and not anywhere:
-            return by_service or []
-        out = (exact or []) + (by_service or []) + anywhere
-        out.sort(key=_index)
+        if exact:
+            for st in exact:
+                if st.applies_to_resource(request):
+                    return st
+        by_service = self.by_service.get(request.service)
+        if by_service:
+            for st in by_service:
+                if st.matches_action(action) and st.applies_to_resource(request):
+                    return st
+        for st in self.anywhere:
+            if st.matches_action(action) and st.applies_to_resource(request):
+                return st
+        return None
+
+    def find_all(self, request: Request) -> list[Statement]:
+        """Every statement that applies to the request (principal aside)."""
+        action = request.action_lower
+        out = [st for st in self.exact.get(action, ()) if st.applies_to_resource(request)]
+        for group in (self.by_service.get(request.service, ()), self.anywhere):
+            out += [st for st in group if st.applies(request)]
         return out
-
-
-def _index(st: Statement) -> int:
-    return st.index

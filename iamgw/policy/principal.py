@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 
 
 class PrincipalKind(StrEnum):
@@ -47,6 +48,10 @@ class Principal:
 
     @classmethod
     def parse(cls, value: str | None) -> Principal:
+        return _parse(value)
+
+    @classmethod
+    def _parse(cls, value: str | None) -> Principal:
         if not value:
             return ANONYMOUS
         if not value.startswith("arn:"):
@@ -87,6 +92,12 @@ class Principal:
 
 
 ANONYMOUS = Principal(PrincipalKind.ANONYMOUS)
+
+
+@lru_cache(maxsize=4096)
+def _parse(value: str | None) -> Principal:
+    return Principal._parse(value)
+
 
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 

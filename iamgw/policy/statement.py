@@ -56,7 +56,11 @@ class Statement:
         context = request.context
         if not request.resource_is_pattern:
             value = request.resource
-            hit = any(r.matches(value, context) for r in resources)
+            hit = False
+            for r in resources:
+                if r.matches(value, context):
+                    hit = True
+                    break
             return hit != self.not_resource
         # The request names a set of resources (simulation): an Allow applies when it
         # may apply to some of them, a Deny only when it applies to all of them.
@@ -96,8 +100,15 @@ class Statement:
 
     def applies(self, request: Request) -> bool:
         """Action, resource and conditions (not the principal) match the request."""
-        return (
-            self.matches_action(request.action_lower)
-            and self.matches_resource(request)
-            and self.matches_conditions(request)
-        )
+        return self.matches_action(request.action_lower) and self.applies_to_resource(request)
+
+    def applies_to_resource(self, request: Request) -> bool:
+        """Resource and conditions match (the caller knows the action does)."""
+        if not self.matches_resource(request):
+            return False
+        context = request.context
+        # Plain loops: this is the hot path, and all() over a generator is slower.
+        for clause in self.conditions:  # noqa: SIM110
+            if not clause.evaluate(context):
+                return False
+        return True
