@@ -23,6 +23,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "IAMGW_"
+NOT_SETTINGS = {"IAMGW_CONFIG", "IAMGW_LOG_LEVEL"}  # read by the CLI, not settings
 AWS_MIN_SESSION = 900
 AWS_MAX_SESSION = 43200
 
@@ -177,7 +178,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> None:
     for name, value in sorted(env.items()):
-        if not name.startswith(ENV_PREFIX) or name == "IAMGW_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         section, _, key = rest.partition("_")

@@ -1,0 +1,220 @@
+"""The Starlette application: routes of DESIGN.md §4, request ids, error XML, lifespan.
+
+One port serves everything. A request is routed by what it is, not by path
+alone: a form (or query) with `Action` and `Version=2011-06-15` is STS, with
+`Version=2010-05-08` IAM; `/healthz`, `/readyz`, `/metrics` and `/iamgw/...`
+only when the request is not SigV4-signed (a bucket may be called `metrics`);
+everything else is S3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from iamgw import datadir, iam, s3, sts
+from iamgw.config import Settings, load_settings
+from iamgw.errors import (
+    AWSError,
+    InternalError,
+    NotImplementedS3,
+    QueryError,
+    QueryInternalError,
+    ServiceUnavailable,
+)
+from iamgw.iam.canned import load_canned_policies
+from iamgw.ops import Metrics, healthz, readyz
+from iamgw.s3.upstreams import Upstream, UpstreamPool
+from iamgw.store import MasterKey, Repository, StoreUnavailable
+
+log = logging.getLogger("iamgw")
+STS_VERSION = "2011-06-15"
+IAM_VERSION = "2010-05-08"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+MAX_QUERY_BODY = 1 << 20  # a Query API form is small; refuse more than 1 MiB
+_OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+@dataclass
+class Gateway:
+    """What every handler needs, built once by the lifespan."""
+
+    settings: Settings
+    repo: Repository
+    upstreams: UpstreamPool
+    master_key: MasterKey
+    root: datadir.RootCredentials
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+def create_app(settings: Settings, *, upstream_transport: Any = None) -> Starlette:
+    """The gateway for `settings`; `settings.upstream` must name at least one node
+    (`iamgw serve` adds the embedded one when the file configures none)."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        master_key = datadir.master_key(settings)
+        root = datadir.root_credentials(settings)
+        repo = await run_in_threadpool(
+            Repository.open, settings.store_url, master_key, settings.server.account_id
+        )
+        await run_in_threadpool(load_canned_policies, repo)
+        nodes = [Upstream.from_settings(u) for u in settings.upstream]
+        pool = UpstreamPool(nodes, transport=upstream_transport)
+        await pool.start()
+        app.state.gateway = Gateway(settings, repo, pool, master_key, root, metrics)
+        try:
+            yield
+        finally:
+            await pool.aclose()
+            repo.close()
+
+    routes = [Route("/{path:path}", dispatch, methods=_ALL_METHODS)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.metrics = metrics
+    return RequestIdMiddleware(app)  # type: ignore[return-value]
+
+
+def worker_app() -> Starlette:
+    """Factory for `uvicorn --factory` workers: settings from IAMGW_CONFIG and the environment."""
+    return create_app(load_settings(os.environ.get("IAMGW_CONFIG") or None))
+
+
+_ALL_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
+
+
+async def dispatch(request: Request) -> Response:
+    api, handler = await _route(request)
+    gateway: Gateway = request.app.state.gateway
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except AWSError as exc:
+        response = error_response(request, _as_api_error(exc, api))
+    except StoreUnavailable:
+        log.error("IAM store unavailable while answering %s %s", request.method, request.url.path)
+        response = error_response(request, _unavailable(api))
+    except Exception:  # noqa: BLE001 - never a stack trace to a client; the log keeps it
+        log.exception("internal error answering %s %s", request.method, request.url.path)
+        response = error_response(request, _internal(api))
+    gateway.metrics.requests.labels(api, str(response.status_code)).inc()
+    gateway.metrics.latency.labels(api).observe(time.perf_counter() - started)
+    return response
+
+
+async def _route(request: Request) -> tuple[str, Any]:
+    path = request.url.path
+    signed = _is_signed(request)
+    if not signed and path in _OPS_PATHS:
+        gateway: Gateway = request.app.state.gateway
+        ops = {"/healthz": healthz, "/readyz": readyz, "/metrics": gateway.metrics.endpoint}
+        return "ops", ops[path]
+    if not signed and (path == "/iamgw" or path.startswith("/iamgw/")):
+        return "console", _console_not_implemented
+    if path == "/":
+        params = await query_params(request)
+        if params is not None:
+            version = params.get("Version")
+            if version == STS_VERSION:
+                return "sts", _with_params(sts.handle, params)
+            if version == IAM_VERSION:
+                return "iam", _with_params(iam.handle, params)
+    return "s3", s3.handle
+
+
+def _is_signed(request: Request) -> bool:
+    auth = request.headers.get("authorization", "")
+    return auth.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in request.query_params
+
+
+async def query_params(request: Request) -> dict[str, str] | None:
+    """The parameters of a Query API call (form body or query string), or None if not one."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            length = int(request.headers.get("content-length") or 0)
+            if length > MAX_QUERY_BODY:
+                return None
+            form = await request.form()
+            params.update({k: str(v) for k, v in form.items()})
+    return params if "Action" in params else None
+
+
+def _with_params(handler: Any, params: dict[str, str]) -> Any:
+    async def call(request: Request) -> Response:
+        return await handler(request, params)
+
+    return call
+
+
+async def _console_not_implemented(request: Request) -> Response:
+    raise NotImplementedS3("The web console is not available in this version of iamgw.")
+
+
+def _as_api_error(exc: AWSError, api: str) -> AWSError:
+    if api in ("sts", "iam") and isinstance(exc, QueryError):
+        exc.namespace = IAM_NS if api == "iam" else STS_NS  # type: ignore[misc]
+    return exc
+
+
+def _internal(api: str) -> AWSError:
+    if api in ("sts", "iam"):
+        return _as_api_error(QueryInternalError(), api)
+    return InternalError()
+
+
+def _unavailable(api: str) -> AWSError:
+    if api in ("sts", "iam"):
+        err = QueryInternalError("The IAM store is unavailable; try again.")
+        return _as_api_error(err, api)
+    return ServiceUnavailable("The IAM store is unavailable; try again.")
+
+
+def error_response(request: Request, exc: AWSError) -> Response:
+    request_id = request.scope.get("iamgw.request_id", "")
+    body = "" if request.method == "HEAD" else exc.to_xml(request_id)
+    return Response(body, status_code=exc.status, media_type="application/xml")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, answered as `x-amz-request-id` (and `x-amz-id-2`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # `app.state` and friends stay reachable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8).upper()
+        scope["iamgw.request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-amz-request-id", request_id.encode()))
+                headers.append((b"x-amz-id-2", secrets.token_urlsafe(24).encode()))
+                headers.append((b"server", b"iamgw"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

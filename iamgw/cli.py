@@ -1,0 +1,200 @@
+"""The `iamgw` command: serve, policy check/eval, ldap attach-policy.
+
+Startup problems (bad config, unreachable store, port in use, no storage
+node binary) end with one plain line on stderr and exit status 1; usage
+errors with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from iamgw import datadir
+from iamgw.config import ConfigError, Settings, UpstreamSettings, load_settings
+from iamgw.datadir import DataDirError
+from iamgw.iam.canned import load_canned_policies
+from iamgw.policy import cli as policy_cli
+from iamgw.s3.embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
+from iamgw.store import Repository, StoreError
+
+log = logging.getLogger("iamgw")
+EMBEDDED_DIR = "embedded-node"
+
+
+class StartupError(Exception):
+    """One line that says why the gateway cannot start."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=os.environ.get("IAMGW_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health check is noise
+    try:
+        return int(args.func(args) or 0)
+    except (StartupError, ConfigError, StoreError, EmbeddedNodeError, DataDirError) as exc:
+        print(f"iamgw: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iamgw", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        default=os.environ.get("IAMGW_CONFIG"),
+        help="TOML settings file (default: none, the embedded default)",
+    )
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    policy = sub.add_parser("policy", help="validate and evaluate IAM policy documents")
+    policy_cli.register(policy.add_subparsers(metavar="COMMAND", required=True))
+
+    ldap = sub.add_parser("ldap", help="map LDAP users and groups to policies")
+    ldap_sub = ldap.add_subparsers(metavar="COMMAND", required=True)
+    attach = ldap_sub.add_parser("attach-policy", help="attach policies to an LDAP DN")
+    who = attach.add_mutually_exclusive_group(required=True)
+    who.add_argument("--group", metavar="DN")
+    who.add_argument("--user", metavar="DN")
+    attach.add_argument("policies", nargs="+", metavar="POLICY")
+    attach.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
+    attach.set_defaults(func=cmd_ldap_attach)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from iamgw.app import create_app
+
+    if args.workers < 1:
+        raise StartupError("--workers must be at least 1")
+    settings = load_settings(args.config)
+    host, port = settings.server.host, settings.server.port
+    _check_port_free(host, port)
+    _check_store(settings)
+    root = datadir.root_credentials(settings)
+    if root.created:
+        print(
+            "Root credentials generated (kept in "
+            f"{settings.data_dir / datadir.ROOT_FILE}, mode 0600):\n"
+            f"  AWS_ACCESS_KEY_ID={root.access_key}\n  AWS_SECRET_ACCESS_KEY={root.secret_key}",
+            flush=True,
+        )
+    node: SeaweedNode | None = None
+    if not settings.upstream:
+        node = start_seaweedfs(settings.data_dir / EMBEDDED_DIR)
+        embedded = UpstreamSettings(
+            node.endpoint, node.access_key, node.secret_key, settings.server.region
+        )
+        settings = replace(settings, upstream=[embedded])
+    tls = {}
+    if settings.server.tls_cert:
+        tls = {"ssl_certfile": settings.server.tls_cert, "ssl_keyfile": settings.server.tls_key}
+    scheme = "https" if tls else "http"
+    log.info(
+        "iamgw listening on %s://%s:%d (%d worker%s)",
+        scheme,
+        host,
+        port,
+        args.workers,
+        "s" if args.workers > 1 else "",
+    )
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down; with these handlers
+    # that ends here instead of killing the process, so the node below is stopped.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _note_signal)
+    try:
+        common = dict(
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            timeout_graceful_shutdown=30,
+            proxy_headers=False,
+            **tls,
+        )
+        if args.workers == 1:
+            uvicorn.run(create_app(settings), **common)
+        else:
+            # Workers are new processes: they read the same settings from the environment.
+            _export_for_workers(args.config, node)
+            uvicorn.run("iamgw.app:worker_app", factory=True, workers=args.workers, **common)
+    finally:
+        if node is not None:
+            node.stop()
+            log.info("storage node stopped")
+    return 0
+
+
+def _note_signal(signum: int, _frame: object) -> None:
+    log.info("received %s: stopped", signal.Signals(signum).name)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _check_store(settings: Settings) -> None:
+    """Open the store once before serving: migrations run, and a bad URL fails here."""
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings), settings.server.account_id
+    )
+    repo.close()
+
+
+def _export_for_workers(config: Path | None, node: SeaweedNode | None) -> None:
+    if config is not None:
+        os.environ["IAMGW_CONFIG"] = str(config)
+    if node is not None:
+        os.environ["IAMGW_UPSTREAM_ENDPOINT"] = node.endpoint
+        os.environ["IAMGW_UPSTREAM_ACCESS_KEY"] = node.access_key
+        os.environ["IAMGW_UPSTREAM_SECRET_KEY"] = node.secret_key
+
+
+def cmd_ldap_attach(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings), settings.server.account_id
+    )
+    try:
+        load_canned_policies(repo)
+        dn_type, dn = ("group", args.group) if args.group else ("user", args.user)
+        unknown = [p for p in args.policies if repo.find_policy(p) is None]
+        if unknown:
+            raise StartupError(f"no such policy: {', '.join(unknown)}")
+        repo.attach_ldap_policies(dn_type, dn, args.policies)
+        print(f"attached {', '.join(args.policies)} to {dn_type} {dn}")
+    finally:
+        repo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
