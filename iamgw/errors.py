@@ -127,3 +127,89 @@ class MissingAction(QueryError):
 class QueryValidationError(QueryError):
     code = "ValidationError"
     status = 400
+
+
+# --- S3 authentication (SigV4) and authorisation ------------------------------
+
+
+class SignatureDoesNotMatch(S3Error):
+    code = "SignatureDoesNotMatch"
+    status = 403
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method."
+    )
+
+
+class InvalidAccessKeyId(S3Error):
+    code = "InvalidAccessKeyId"
+    status = 403
+    default_message = "The AWS Access Key Id you provided does not exist in our records."
+
+
+class RequestTimeTooSkewed(S3Error):
+    code = "RequestTimeTooSkewed"
+    status = 403
+    default_message = "The difference between the request time and the server's time is too large."
+
+
+class AuthorizationHeaderMalformed(S3Error):
+    code = "AuthorizationHeaderMalformed"
+    status = 400
+    default_message = "The authorization header is malformed."
+
+
+class AuthorizationQueryParametersError(S3Error):
+    code = "AuthorizationQueryParametersError"
+    status = 400
+    default_message = "Query-string authentication parameters are malformed."
+
+
+class XAmzContentSHA256Mismatch(S3Error):
+    code = "XAmzContentSHA256Mismatch"
+    status = 400
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class InvalidDigest(S3Error):
+    code = "InvalidDigest"
+    status = 400
+    default_message = "The Content-MD5 or checksum you specified is not valid."
+
+
+class IncompleteBody(S3Error):
+    code = "IncompleteBody"
+    status = 400
+    default_message = (
+        "You did not provide the number of bytes specified by the Content-Length header."
+    )
+
+
+class ExpiredToken(S3Error):
+    code = "ExpiredToken"
+    status = 400
+    default_message = "The provided token has expired."
+
+
+class InvalidToken(S3Error):
+    code = "InvalidToken"
+    status = 400
+    default_message = "The provided token is malformed or otherwise invalid."
+
+
+class MalformedPolicy(S3Error):
+    code = "MalformedPolicy"
+    status = 400
+    default_message = "Policies must be valid JSON and the first byte must be '{'"
+
+
+class NoSuchBucketPolicy(S3Error):
+    code = "NoSuchBucketPolicy"
+    status = 404
+    default_message = "The bucket policy does not exist"
+
+
+class InvalidArgument(S3Error):
+    code = "InvalidArgument"
+    status = 400
+    default_message = "Invalid Argument"
