@@ -5,7 +5,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_act
 
 from __future__ import annotations
 
-from .wildcard import Matcher, compile_glob, has_wildcard
+from .wildcard import Matcher, compile_glob, compile_regex, glob_regex, has_wildcard
 
 
 class ActionPattern:
@@ -33,3 +33,16 @@ class ActionPattern:
 
 def service_of(action_lower: str) -> str:
     return action_lower.partition(":")[0]
+
+
+def compile_action_set(patterns: tuple[ActionPattern, ...]) -> Matcher:
+    """One matcher (of a lower-case action) for several patterns (any of them)."""
+    if len(patterns) == 1:
+        return patterns[0].match
+    texts = tuple(p.text.lower() for p in patterns)
+    if "*" in texts:
+        return lambda _: True
+    if all(p.exact is not None for p in patterns):
+        return frozenset(texts).__contains__
+    source = "|".join(f"(?:{glob_regex(t)})" for t in texts)
+    return compile_regex(source).fullmatch  # type: ignore[return-value]

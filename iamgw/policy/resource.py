@@ -58,6 +58,18 @@ def compile_arn_text(text: str) -> Matcher:
     return compile_arn(((text, False),))
 
 
+def compile_arn_set(texts: tuple[str, ...]) -> Matcher:
+    """One matcher for several patterns without variables (any of them)."""
+    if "*" in texts:
+        return _always
+    if len(texts) == 1:
+        return compile_arn_text(texts[0])
+    if not any(has_wildcard(t) for t in texts):
+        return frozenset(texts).__contains__
+    source = "|".join(f"(?:{arn_regex(((t, False),))})" for t in texts)
+    return compile_regex(source).fullmatch  # type: ignore[return-value]
+
+
 class ResourcePattern:
     """One value of Resource/NotResource (or of an Arn* condition), compiled once.
 
@@ -71,6 +83,11 @@ class ResourcePattern:
         self.text = text
         self.pieces: tuple[Piece, ...] | None = parse_template(text) if variables else None
         self._match: Matcher | None = None if self.pieces else compile_arn_text(text)
+
+    @property
+    def static(self) -> bool:
+        """Whether the pattern has no variable (the same for every request)."""
+        return self.pieces is None
 
     def matches(self, value: str, context: Context) -> bool:
         if self._match is not None:

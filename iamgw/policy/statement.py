@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .action import ActionPattern
+from .action import ActionPattern, compile_action_set
 from .condition import Clause
 from .effect import Effect
 from .principal import Principal, PrincipalSpec, Strength
 from .request import Request
-from .resource import ResourcePattern
+from .resource import ResourcePattern, compile_arn_set
+from .wildcard import Matcher
 
 
 @dataclass(eq=False, slots=True)
@@ -34,6 +35,18 @@ class Statement:
     conditions: tuple[Clause, ...] = ()
     sid: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
+    # Compiled once: every Action pattern in one test, and every Resource pattern in
+    # one test when none has a policy variable (else None: resolved per request).
+    action_test: Matcher = field(init=False, repr=False)
+    resource_test: Matcher | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.action_test = compile_action_set(self.actions)
+        resources = self.resources
+        if resources is not None and all(r.static for r in resources):
+            self.resource_test = compile_arn_set(tuple(r.text for r in resources))
+        else:
+            self.resource_test = None
 
     @property
     def label(self) -> str:
@@ -42,12 +55,7 @@ class Statement:
 
     def matches_action(self, action: str) -> bool:
         """`action` is lower case."""
-        hit = False
-        for pattern in self.actions:
-            if pattern.match(action):
-                hit = True
-                break
-        return hit != self.not_action
+        return bool(self.action_test(action)) != self.not_action
 
     def matches_resource(self, request: Request) -> bool:
         resources = self.resources
@@ -104,7 +112,11 @@ class Statement:
 
     def applies_to_resource(self, request: Request) -> bool:
         """Resource and conditions match (the caller knows the action does)."""
-        if not self.matches_resource(request):
+        test = self.resource_test
+        if test is not None and not request.resource_is_pattern:
+            if bool(test(request.resource)) == self.not_resource:
+                return False
+        elif not self.matches_resource(request):
             return False
         context = request.context
         # Plain loops: this is the hot path, and all() over a generator is slower.

@@ -106,13 +106,20 @@ class Clause:
             if self.qualifier == ANY_VALUE:
                 return False
             return self.operator.negated
-        policy = self._policy_values(context)
         test = self.operator.test
+        negated = self.operator.negated
+        if self.qualifier is None and len(values) == 1 and not self.templates:
+            # The common case: one request value, no variables.
+            value = values[0]
+            for p in self.prepared:
+                if test(value, p):
+                    return not negated
+            return negated
+        policy = self._policy_values(context)
 
         def hit(value: str) -> bool:
             return any(test(value, p) for p in policy)
 
-        negated = self.operator.negated
         if self.qualifier == ALL_VALUES:
             return all(hit(v) != negated for v in values)
         if self.qualifier == ANY_VALUE:
