@@ -1,0 +1,515 @@
+"""S3 request -> operation, IAM action, resource ARN and condition context.
+
+The table follows the S3 API reference (one row per operation boto3 exposes)
+and the permissions each needs, from "Actions, resources, and condition keys
+for Amazon S3" and "Required permissions for Amazon S3 API operations":
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
+
+An operation is recognised by method, by whether the path names a bucket and
+a key, by the sub-resource in the query (`?tagging`) and, where these tie,
+by a distinguishing parameter or header (`uploadId`, `x-amz-copy-source`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+# Where an operation acts: the service (no bucket), a bucket, or an object.
+SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
+
+
+@dataclass(frozen=True)
+class Rule:
+    operation: str
+    method: str
+    target: str
+    subresource: str | None = None  # query parameter naming the sub-resource
+    needs: tuple[str, ...] = ()  # query params or headers that must be present
+    action: str = ""  # IAM action; default s3:<operation>
+    version_action: str | None = None  # IAM action when ?versionId is given
+
+
+def _r(
+    op: str,
+    method: str,
+    target: str,
+    sub: str | None = None,
+    *needs: str,
+    action: str = "",
+    version: str | None = None,
+) -> Rule:
+    return Rule(op, method, target, sub, needs, action or f"s3:{op}", version)
+
+
+# Ordered: for a tie, the first rule whose `needs` are all present wins.
+RULES: tuple[Rule, ...] = (
+    _r("ListBuckets", "GET", SERVICE, action="s3:ListAllMyBuckets"),
+    _r(
+        "WriteGetObjectResponse",
+        "POST",
+        BUCKET,
+        None,
+        "x-amz-request-route",
+        action="s3-object-lambda:WriteGetObjectResponse",
+    ),
+    # Bucket sub-resources.
+    _r("CreateBucketMetadataConfiguration", "POST", BUCKET, "metadataConfiguration"),
+    _r("CreateBucketMetadataTableConfiguration", "POST", BUCKET, "metadataTable"),
+    _r("CreateSession", "GET", BUCKET, "session", action="s3express:CreateSession"),
+    _r("DeleteObjects", "POST", BUCKET, "delete", action="s3:DeleteObject"),
+    _r(
+        "DeleteBucketAnalyticsConfiguration",
+        "DELETE",
+        BUCKET,
+        "analytics",
+        action="s3:PutAnalyticsConfiguration",
+    ),
+    _r("DeleteBucketCors", "DELETE", BUCKET, "cors", action="s3:PutBucketCORS"),
+    _r(
+        "DeleteBucketEncryption",
+        "DELETE",
+        BUCKET,
+        "encryption",
+        action="s3:PutEncryptionConfiguration",
+    ),
+    _r(
+        "DeleteBucketIntelligentTieringConfiguration",
+        "DELETE",
+        BUCKET,
+        "intelligent-tiering",
+        action="s3:PutIntelligentTieringConfiguration",
+    ),
+    _r(
+        "DeleteBucketInventoryConfiguration",
+        "DELETE",
+        BUCKET,
+        "inventory",
+        action="s3:PutInventoryConfiguration",
+    ),
+    _r(
+        "DeleteBucketLifecycle",
+        "DELETE",
+        BUCKET,
+        "lifecycle",
+        action="s3:PutLifecycleConfiguration",
+    ),
+    _r("DeleteBucketMetadataConfiguration", "DELETE", BUCKET, "metadataConfiguration"),
+    _r("DeleteBucketMetadataTableConfiguration", "DELETE", BUCKET, "metadataTable"),
+    _r(
+        "DeleteBucketMetricsConfiguration",
+        "DELETE",
+        BUCKET,
+        "metrics",
+        action="s3:PutMetricsConfiguration",
+    ),
+    _r(
+        "DeleteBucketOwnershipControls",
+        "DELETE",
+        BUCKET,
+        "ownershipControls",
+        action="s3:PutBucketOwnershipControls",
+    ),
+    _r("DeleteBucketPolicy", "DELETE", BUCKET, "policy"),
+    _r(
+        "DeleteBucketReplication",
+        "DELETE",
+        BUCKET,
+        "replication",
+        action="s3:PutReplicationConfiguration",
+    ),
+    _r("DeleteBucketTagging", "DELETE", BUCKET, "tagging", action="s3:PutBucketTagging"),
+    _r("DeleteBucketWebsite", "DELETE", BUCKET, "website"),
+    _r(
+        "DeletePublicAccessBlock",
+        "DELETE",
+        BUCKET,
+        "publicAccessBlock",
+        action="s3:PutBucketPublicAccessBlock",
+    ),
+    _r("GetBucketAbac", "GET", BUCKET, "abac"),
+    _r(
+        "GetBucketAccelerateConfiguration",
+        "GET",
+        BUCKET,
+        "accelerate",
+        action="s3:GetAccelerateConfiguration",
+    ),
+    _r("GetBucketAcl", "GET", BUCKET, "acl"),
+    _r(
+        "GetBucketAnalyticsConfiguration",
+        "GET",
+        BUCKET,
+        "analytics",
+        "id",
+        action="s3:GetAnalyticsConfiguration",
+    ),
+    _r(
+        "ListBucketAnalyticsConfigurations",
+        "GET",
+        BUCKET,
+        "analytics",
+        action="s3:GetAnalyticsConfiguration",
+    ),
+    _r("GetBucketCors", "GET", BUCKET, "cors", action="s3:GetBucketCORS"),
+    _r("GetBucketEncryption", "GET", BUCKET, "encryption", action="s3:GetEncryptionConfiguration"),
+    _r(
+        "GetBucketIntelligentTieringConfiguration",
+        "GET",
+        BUCKET,
+        "intelligent-tiering",
+        "id",
+        action="s3:GetIntelligentTieringConfiguration",
+    ),
+    _r(
+        "ListBucketIntelligentTieringConfigurations",
+        "GET",
+        BUCKET,
+        "intelligent-tiering",
+        action="s3:GetIntelligentTieringConfiguration",
+    ),
+    _r(
+        "GetBucketInventoryConfiguration",
+        "GET",
+        BUCKET,
+        "inventory",
+        "id",
+        action="s3:GetInventoryConfiguration",
+    ),
+    _r(
+        "ListBucketInventoryConfigurations",
+        "GET",
+        BUCKET,
+        "inventory",
+        action="s3:GetInventoryConfiguration",
+    ),
+    _r(
+        "GetBucketLifecycleConfiguration",
+        "GET",
+        BUCKET,
+        "lifecycle",
+        action="s3:GetLifecycleConfiguration",
+    ),
+    _r("GetBucketLocation", "GET", BUCKET, "location"),
+    _r("GetBucketLogging", "GET", BUCKET, "logging"),
+    _r("GetBucketMetadataConfiguration", "GET", BUCKET, "metadataConfiguration"),
+    _r("GetBucketMetadataTableConfiguration", "GET", BUCKET, "metadataTable"),
+    _r(
+        "GetBucketMetricsConfiguration",
+        "GET",
+        BUCKET,
+        "metrics",
+        "id",
+        action="s3:GetMetricsConfiguration",
+    ),
+    _r(
+        "ListBucketMetricsConfigurations",
+        "GET",
+        BUCKET,
+        "metrics",
+        action="s3:GetMetricsConfiguration",
+    ),
+    _r(
+        "GetBucketNotificationConfiguration",
+        "GET",
+        BUCKET,
+        "notification",
+        action="s3:GetBucketNotification",
+    ),
+    _r("GetBucketOwnershipControls", "GET", BUCKET, "ownershipControls"),
+    _r("GetBucketPolicy", "GET", BUCKET, "policy"),
+    _r("GetBucketPolicyStatus", "GET", BUCKET, "policyStatus"),
+    _r(
+        "GetBucketReplication",
+        "GET",
+        BUCKET,
+        "replication",
+        action="s3:GetReplicationConfiguration",
+    ),
+    _r("GetBucketRequestPayment", "GET", BUCKET, "requestPayment"),
+    _r("GetBucketTagging", "GET", BUCKET, "tagging"),
+    _r("GetBucketVersioning", "GET", BUCKET, "versioning"),
+    _r("GetBucketWebsite", "GET", BUCKET, "website"),
+    _r(
+        "GetObjectLockConfiguration",
+        "GET",
+        BUCKET,
+        "object-lock",
+        action="s3:GetBucketObjectLockConfiguration",
+    ),
+    _r(
+        "GetPublicAccessBlock",
+        "GET",
+        BUCKET,
+        "publicAccessBlock",
+        action="s3:GetBucketPublicAccessBlock",
+    ),
+    _r("ListMultipartUploads", "GET", BUCKET, "uploads", action="s3:ListBucketMultipartUploads"),
+    _r("ListObjectVersions", "GET", BUCKET, "versions", action="s3:ListBucketVersions"),
+    _r("ListObjectsV2", "GET", BUCKET, "list-type", action="s3:ListBucket"),
+    _r("PutBucketAbac", "PUT", BUCKET, "abac"),
+    _r(
+        "PutBucketAccelerateConfiguration",
+        "PUT",
+        BUCKET,
+        "accelerate",
+        action="s3:PutAccelerateConfiguration",
+    ),
+    _r("PutBucketAcl", "PUT", BUCKET, "acl"),
+    _r(
+        "PutBucketAnalyticsConfiguration",
+        "PUT",
+        BUCKET,
+        "analytics",
+        action="s3:PutAnalyticsConfiguration",
+    ),
+    _r("PutBucketCors", "PUT", BUCKET, "cors", action="s3:PutBucketCORS"),
+    _r("PutBucketEncryption", "PUT", BUCKET, "encryption", action="s3:PutEncryptionConfiguration"),
+    _r(
+        "PutBucketIntelligentTieringConfiguration",
+        "PUT",
+        BUCKET,
+        "intelligent-tiering",
+        action="s3:PutIntelligentTieringConfiguration",
+    ),
+    _r(
+        "PutBucketInventoryConfiguration",
+        "PUT",
+        BUCKET,
+        "inventory",
+        action="s3:PutInventoryConfiguration",
+    ),
+    _r(
+        "PutBucketLifecycleConfiguration",
+        "PUT",
+        BUCKET,
+        "lifecycle",
+        action="s3:PutLifecycleConfiguration",
+    ),
+    _r("PutBucketLogging", "PUT", BUCKET, "logging"),
+    _r(
+        "PutBucketMetricsConfiguration",
+        "PUT",
+        BUCKET,
+        "metrics",
+        action="s3:PutMetricsConfiguration",
+    ),
+    _r(
+        "PutBucketNotificationConfiguration",
+        "PUT",
+        BUCKET,
+        "notification",
+        action="s3:PutBucketNotification",
+    ),
+    _r("PutBucketOwnershipControls", "PUT", BUCKET, "ownershipControls"),
+    _r("PutBucketPolicy", "PUT", BUCKET, "policy"),
+    _r(
+        "PutBucketReplication",
+        "PUT",
+        BUCKET,
+        "replication",
+        action="s3:PutReplicationConfiguration",
+    ),
+    _r("PutBucketRequestPayment", "PUT", BUCKET, "requestPayment"),
+    _r("PutBucketTagging", "PUT", BUCKET, "tagging"),
+    _r("PutBucketVersioning", "PUT", BUCKET, "versioning"),
+    _r("PutBucketWebsite", "PUT", BUCKET, "website"),
+    _r(
+        "PutObjectLockConfiguration",
+        "PUT",
+        BUCKET,
+        "object-lock",
+        action="s3:PutBucketObjectLockConfiguration",
+    ),
+    _r(
+        "PutPublicAccessBlock",
+        "PUT",
+        BUCKET,
+        "publicAccessBlock",
+        action="s3:PutBucketPublicAccessBlock",
+    ),
+    _r(
+        "UpdateBucketMetadataAnnotationTableConfiguration", "PUT", BUCKET, "metadataAnnotationTable"
+    ),
+    _r("UpdateBucketMetadataInventoryTableConfiguration", "PUT", BUCKET, "metadataInventoryTable"),
+    _r("UpdateBucketMetadataJournalTableConfiguration", "PUT", BUCKET, "metadataJournalTable"),
+    # Plain bucket requests.
+    _r("CreateBucket", "PUT", BUCKET),
+    _r("DeleteBucket", "DELETE", BUCKET),
+    _r("HeadBucket", "HEAD", BUCKET, action="s3:ListBucket"),
+    _r("ListObjects", "GET", BUCKET, action="s3:ListBucket"),
+    # Object sub-resources.
+    _r("CreateMultipartUpload", "POST", OBJECT, "uploads", action="s3:PutObject"),
+    _r("DeleteObjectAnnotation", "DELETE", OBJECT, "annotation"),
+    _r("DeleteObjectTagging", "DELETE", OBJECT, "tagging", version="s3:DeleteObjectVersionTagging"),
+    _r("GetObjectAcl", "GET", OBJECT, "acl", version="s3:GetObjectVersionAcl"),
+    _r("GetObjectAnnotation", "GET", OBJECT, "annotation", "annotationName"),
+    _r("ListObjectAnnotations", "GET", OBJECT, "annotation", action="s3:GetObjectAnnotation"),
+    _r("GetObjectAttributes", "GET", OBJECT, "attributes", version="s3:GetObjectVersionAttributes"),
+    _r("GetObjectLegalHold", "GET", OBJECT, "legal-hold"),
+    _r("GetObjectRetention", "GET", OBJECT, "retention"),
+    _r("GetObjectTagging", "GET", OBJECT, "tagging", version="s3:GetObjectVersionTagging"),
+    _r("GetObjectTorrent", "GET", OBJECT, "torrent", version="s3:GetObjectVersionTorrent"),
+    _r("PutObjectAcl", "PUT", OBJECT, "acl", version="s3:PutObjectVersionAcl"),
+    _r("PutObjectAnnotation", "PUT", OBJECT, "annotation"),
+    _r("PutObjectLegalHold", "PUT", OBJECT, "legal-hold"),
+    _r("PutObjectRetention", "PUT", OBJECT, "retention"),
+    _r("PutObjectTagging", "PUT", OBJECT, "tagging", version="s3:PutObjectVersionTagging"),
+    _r("RenameObject", "PUT", OBJECT, "renameObject", action="s3:PutObject"),
+    _r("RestoreObject", "POST", OBJECT, "restore"),
+    _r("SelectObjectContent", "POST", OBJECT, "select", action="s3:GetObject"),
+    _r("UpdateObjectEncryption", "PUT", OBJECT, "encryption", action="s3:PutObject"),
+    # Multipart parts, told apart by uploadId / partNumber / copy source.
+    _r(
+        "UploadPartCopy",
+        "PUT",
+        OBJECT,
+        None,
+        "uploadId",
+        "partNumber",
+        "x-amz-copy-source",
+        action="s3:PutObject",
+    ),
+    _r("UploadPart", "PUT", OBJECT, None, "uploadId", "partNumber", action="s3:PutObject"),
+    _r("CompleteMultipartUpload", "POST", OBJECT, None, "uploadId", action="s3:PutObject"),
+    _r("AbortMultipartUpload", "DELETE", OBJECT, None, "uploadId"),
+    _r("ListParts", "GET", OBJECT, None, "uploadId", action="s3:ListMultipartUploadParts"),
+    # Plain object requests.
+    _r("CopyObject", "PUT", OBJECT, None, "x-amz-copy-source", action="s3:PutObject"),
+    _r("PutObject", "PUT", OBJECT),
+    _r("GetObject", "GET", OBJECT, version="s3:GetObjectVersion"),
+    _r("HeadObject", "HEAD", OBJECT, action="s3:GetObject", version="s3:GetObjectVersion"),
+    _r("DeleteObject", "DELETE", OBJECT, version="s3:DeleteObjectVersion"),
+)
+
+_BY_KEY: dict[tuple[str, str, str | None], list[Rule]] = {}
+for _rule in RULES:
+    _BY_KEY.setdefault((_rule.method, _rule.target, _rule.subresource), []).append(_rule)
+_SUBRESOURCES = {r.subresource for r in RULES if r.subresource}
+
+# Request headers that become s3: condition keys as they are.
+_HEADER_KEYS = (
+    "x-amz-acl",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-copy-source",
+    "x-amz-metadata-directive",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-content-sha256",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-website-redirect-location",
+)
+# Query parameters of the list operations that become s3: condition keys.
+_LIST_KEYS = ("prefix", "delimiter", "max-keys")
+
+
+class UnknownOperation(Exception):
+    """No S3 operation matches the method, path and query."""
+
+
+@dataclass(frozen=True)
+class S3Operation:
+    name: str
+    action: str
+    bucket: str | None
+    key: str | None
+    resource: str  # the ARN the action acts on
+    context: dict[str, str] = field(default_factory=dict)  # s3: condition keys
+
+    @property
+    def is_write(self) -> bool:
+        return self.name.startswith(
+            (
+                "Put",
+                "Delete",
+                "Create",
+                "Update",
+                "Upload",
+                "Copy",
+                "Complete",
+                "Abort",
+                "Restore",
+                "Rename",
+            )
+        )
+
+
+def bucket_arn(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def classify(
+    method: str,
+    bucket: str | None,
+    key: str | None,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> S3Operation:
+    """The S3 operation of a request whose bucket and key are already known.
+
+    `key` is the decoded object key (the ARN's resource part is the key as stored,
+    not as percent-encoded on the wire); `query` and `headers` are decoded, header
+    names lower-case.
+    """
+    method = method.upper()
+    target = SERVICE if not bucket else OBJECT if key else BUCKET
+    present = [s for s in query if s in _SUBRESOURCES]
+    subresource = present[0] if present else None
+    candidates = _BY_KEY.get((method, target, subresource), [])
+    rule = next((r for r in candidates if all(n in query or n in headers for n in r.needs)), None)
+    if rule is None:
+        raise UnknownOperation(f"{method} {target} ?{subresource or ''}")
+    version_id = query.get("versionId")
+    action = rule.version_action if (version_id and rule.version_action) else rule.action
+    if target == SERVICE:
+        resource = "*"
+    elif target == BUCKET:
+        resource = bucket_arn(bucket or "")
+    else:
+        resource = object_arn(bucket or "", key or "")
+    context: dict[str, str] = {}
+    for name in _HEADER_KEYS:
+        if name in headers:
+            value = headers[name]
+            context[f"s3:{name}"] = unquote(value) if name == "x-amz-copy-source" else value
+    if rule.action in ("s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"):
+        for name in _LIST_KEYS:
+            if name in query:
+                context[f"s3:{name}"] = query[name]
+        if rule.operation in ("ListObjects", "ListObjectsV2", "ListObjectVersions"):
+            context.setdefault("s3:prefix", "")  # no prefix asked = the empty prefix
+    if version_id is not None:
+        context["s3:VersionId"] = version_id
+    return S3Operation(rule.operation, action, bucket, key, resource, context)
+
+
+def copy_source(headers: Mapping[str, str]) -> tuple[str, str, str | None] | None:
+    """(bucket, key, versionId) of `x-amz-copy-source`, which CopyObject and
+    UploadPartCopy also need `s3:GetObject` (or `s3:GetObjectVersion`) on."""
+    raw = headers.get("x-amz-copy-source")
+    if not raw:
+        return None
+    source, _, query = raw.partition("?")
+    source = unquote(source).lstrip("/")
+    bucket, _, key = source.partition("/")
+    if not bucket or not key:
+        return None
+    version = None
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "versionId":
+            version = unquote(value)
+    return bucket, key, version
