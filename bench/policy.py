@@ -137,6 +137,9 @@ def scenario(count: int, per_policy: int = 100) -> tuple[list[dict[str, Any]], d
 
 
 def measure(fn: Callable[[], object], seconds: float) -> float:
+    warm_until = time.perf_counter() + seconds / 10
+    while time.perf_counter() < warm_until:
+        fn()
     n = 0
     start = time.perf_counter()
     deadline = start + seconds

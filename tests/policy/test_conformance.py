@@ -44,18 +44,18 @@ DIVERGENCES = {
 }
 
 
-def _cases() -> list[Any]:
-    if not CORPUS.is_dir():
+def _cases(corpus: Path = CORPUS) -> list[Any]:
+    if not corpus.is_dir():
         return [
             pytest.param(
                 None,
-                marks=pytest.mark.skip(reason=f"conformance data absent: {CORPUS} (fresh clone)"),
+                marks=pytest.mark.skip(reason=f"conformance data absent: {corpus} (fresh clone)"),
                 id="corpus-absent",
             )
         ]
     params = []
-    for path in sorted(CORPUS.rglob("*.json")):
-        group = path.relative_to(CORPUS).as_posix()
+    for path in sorted(corpus.rglob("*.json")):
+        group = path.relative_to(corpus).as_posix()
         for i, case in enumerate(json.loads(path.read_text())):
             marks = []
             if (case.get("simulation") or {}).get("mode") == "Discovery":
@@ -131,3 +131,9 @@ def test_divergences_exist() -> None:
         pytest.skip(f"conformance data absent: {CORPUS}")
     names = {c["name"] for p in CORPUS.rglob("*.json") for c in json.loads(p.read_text())}
     assert set(DIVERGENCES) <= names
+
+
+def test_absent_corpus_skips(tmp_path: Path) -> None:
+    (param,) = _cases(tmp_path / "shared" / "conformance" / "iam-simulate")
+    assert param.id == "corpus-absent"
+    assert "conformance data absent" in param.marks[0].kwargs["reason"]
