@@ -176,29 +176,42 @@ def _evaluate(
     if not principal_side:
         identity, boundaries, sessions = [], [], []
 
-    # 1. Explicit deny, anywhere.
+    # 1. Explicit deny, anywhere. The decision names the first one found, the
+    # principal's and the resource's own policies first; blocked_by lists them all.
     denied: list[tuple[PolicyType, Match]] = []
     for ptype, policies in (
+        (PolicyType.IDENTITY, identity),
+        (PolicyType.RESOURCE, resources),
+        (PolicyType.BOUNDARY, boundaries),
+        (PolicyType.SESSION, sessions),
         (PolicyType.SCP, [p for level in scp_levels for p in level]),
         (PolicyType.RCP, [p for level in rcps for p in level]),
         (PolicyType.ENDPOINT, endpoints),
-        (PolicyType.BOUNDARY, boundaries),
-        (PolicyType.SESSION, sessions),
-        (PolicyType.IDENTITY, identity),
-        (PolicyType.RESOURCE, resources),
     ):
         if policies:
             m = _any(policies, request, deny=True, bounded=bool(boundaries))
             if m is not None:
                 denied.append((ptype, m))
     if denied:
-        ptype, m = denied[-1] if denied[-1][0] in _ORIGINS else denied[0]
+        ptype, m = denied[0]
+        blocked_by = [t for t, _ in denied]
+        # Also the guardrails that did not allow (for the explanation only).
+        for gtype, levels in (
+            (PolicyType.BOUNDARY, [[p] for p in boundaries]),
+            (PolicyType.SESSION, [[p] for p in sessions]),
+            (PolicyType.SCP, scp_levels),
+            (PolicyType.ENDPOINT, [[p] for p in endpoints]),
+        ):
+            if gtype not in blocked_by and not all(
+                _any(level, request, deny=False) for level in levels
+            ):
+                blocked_by.append(gtype)
         return Decision(
             Outcome.EXPLICITLY_DENIED,
             ptype,
             m.policy.name,
             m.statement.label,
-            blocked_by=tuple(t for t, _ in denied),
+            blocked_by=tuple(blocked_by),
         )
 
     # 2. Allows, and the limits that must also allow.
@@ -261,8 +274,3 @@ def _evaluate(
     if decision is None and not (identity_allow or resource_allow):
         blocked = []
     return Decision(Outcome.IMPLICITLY_DENIED, blocked_by=tuple(blocked))
-
-
-# The deny reported first is the one from the principal's or the resource's own
-# policies when there is one; else the guardrail's.
-_ORIGINS = frozenset({PolicyType.IDENTITY, PolicyType.RESOURCE})

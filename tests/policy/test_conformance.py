@@ -44,6 +44,18 @@ DIVERGENCES = {
 }
 
 
+# iam-simulate's names of the policy types that blocked a request -> PolicyType values
+BLOCKED_BY = {
+    "identity": "identity",
+    "resource": "resource",
+    "pb": "boundary",
+    "session": "session",
+    "scp": "scp",
+    "rcp": "rcp",
+    "vpce": "endpoint",
+}
+
+
 def _cases(corpus: Path = CORPUS) -> list[Any]:
     if not corpus.is_dir():
         return [
@@ -123,6 +135,9 @@ def test_case(case: dict[str, Any]) -> None:
         expected = DIVERGENCES[case["name"]][0]
     decision = evaluate(request, **kwargs)
     assert decision.outcome == Outcome(expected), decision.explain()
+    if "blockedBy" in case["expected"] and case["name"] not in DIVERGENCES:
+        blocked = {BLOCKED_BY[b] for b in case["expected"]["blockedBy"]}
+        assert {str(b) for b in decision.blocked_by} == blocked, decision.explain()
 
 
 def test_divergences_exist() -> None:
