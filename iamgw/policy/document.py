@@ -129,7 +129,7 @@ def _load(document: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any],
     if isinstance(document, Mapping):
         try:
             text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise _fail("Syntax errors in policy.") from exc
         return document, text
     if isinstance(document, bytes | bytearray):
