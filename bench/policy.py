@@ -106,7 +106,7 @@ def random_statement(rng: random.Random, i: int) -> dict[str, Any]:
 
 def scenario(count: int, per_policy: int = 100) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rng = random.Random(count)
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "Early",
             "Effect": "Allow",
@@ -230,15 +230,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(head)
     print("-" * len(head))
-    for count, label, name, outcome, uncached, cached in rows:
+    for count, label, name, decided, uncached, cached in rows:
         sim = node[name]["rate"] if node else None
         agree = ""
-        if node and node[name]["outcomes"][0] != outcome:
+        if node and node[name]["outcomes"][0] != decided:
             agree = f"  (iam-simulate: {node[name]['outcomes'][0]})"
         sim_text = f"{sim:15,.0f}" if sim else f"{'-':>15}"
         ratio = f"{uncached / sim:6.1f}x" if sim else f"{'-':>7}"
         print(
-            f"{count:>10} {label:>7} {outcome:>16} {uncached:17,.0f} {cached:15,.0f} "
+            f"{count:>10} {label:>7} {decided:>16} {uncached:17,.0f} {cached:15,.0f} "
             f"{sim_text} {ratio}{agree}"
         )
     print("ratio = iamgw uncached / iam-simulate, same policies and requests, one core")

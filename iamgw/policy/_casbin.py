@@ -87,4 +87,4 @@ class CasbinEnforcer:
             effects.add(Effector.ALLOW)
         if deny:
             effects.add(Effector.DENY)
-        return self.effector.final_effect(effects) == Effector.ALLOW
+        return bool(self.effector.final_effect(effects) == Effector.ALLOW)
