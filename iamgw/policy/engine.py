@@ -8,6 +8,7 @@ policies clears the cache.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,7 +133,9 @@ class Engine:
             endpoint_policies=self._resolve(endpoint_policies),
         )
         if len(self._cache) >= self._cache_size:
-            del self._cache[next(iter(self._cache))]  # oldest first
+            # Oldest first. Threads may race here: losing an eviction is harmless.
+            with contextlib.suppress(RuntimeError, KeyError, StopIteration):
+                del self._cache[next(iter(self._cache))]
         self._cache[key] = decision
         return decision
 
