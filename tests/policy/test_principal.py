@@ -1,0 +1,94 @@
+"""Principals and the Principal element, from the IAM User Guide's "Principal" page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from policy_helpers import ACCOUNT, ALICE, ROLE, SESSION
+
+from iamgw.policy import Principal, PrincipalKind, Request
+from iamgw.policy.principal import PrincipalSpec, Strength
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "account", "role"),
+    [
+        (None, PrincipalKind.ANONYMOUS, None, None),
+        (ALICE, PrincipalKind.USER, ACCOUNT, None),
+        (f"arn:aws:iam::{ACCOUNT}:user/path/bob", PrincipalKind.USER, ACCOUNT, None),
+        (ROLE, PrincipalKind.ROLE, ACCOUNT, "app"),
+        (f"arn:aws:iam::{ACCOUNT}:role/service/app", PrincipalKind.ROLE, ACCOUNT, "app"),
+        (SESSION, PrincipalKind.SESSION, ACCOUNT, "app"),
+        (f"arn:aws:iam::{ACCOUNT}:root", PrincipalKind.ROOT, ACCOUNT, None),
+        (ACCOUNT, PrincipalKind.ROOT, ACCOUNT, None),
+        (f"arn:aws:sts::{ACCOUNT}:federated-user/f", PrincipalKind.FEDERATED_USER, ACCOUNT, None),
+        ("logs.amazonaws.com", PrincipalKind.SERVICE, None, None),
+    ],
+)
+def test_parse(
+    value: str | None, kind: PrincipalKind, account: str | None, role: str | None
+) -> None:
+    p = Principal.parse(value)
+    assert (p.kind, p.account, p.role_name) == (kind, account, role)
+
+
+BOB = f"arn:aws:iam::{ACCOUNT}:user/bob"
+SPECS: list[tuple[Any, str | None, Strength]] = [
+    ("*", ALICE, Strength.DIRECT),
+    ("*", None, Strength.DIRECT),  # everyone includes anonymous callers
+    ({"AWS": "*"}, None, Strength.DIRECT),
+    ({"AWS": ALICE}, ALICE, Strength.DIRECT),
+    ({"AWS": [BOB, ALICE]}, ALICE, Strength.DIRECT),
+    ({"AWS": BOB}, ALICE, Strength.NONE),
+    ({"AWS": ALICE}, None, Strength.NONE),
+    ({"AWS": ACCOUNT}, ALICE, Strength.ACCOUNT),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, ALICE, Strength.ACCOUNT),
+    ({"AWS": "999999999999"}, ALICE, Strength.NONE),
+    ({"AWS": ROLE}, ROLE, Strength.ROLE),
+    ({"AWS": ROLE}, SESSION, Strength.ROLE),  # a role's sessions are the role
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/path/app"}, SESSION, Strength.ROLE),
+    ({"AWS": SESSION}, SESSION, Strength.DIRECT),
+    ({"AWS": f"arn:aws:sts::{ACCOUNT}:assumed-role/app/other"}, SESSION, Strength.NONE),
+    ({"Service": "logs.amazonaws.com"}, "logs.amazonaws.com", Strength.DIRECT),
+    ({"Service": "logs.amazonaws.com"}, "s3.amazonaws.com", Strength.NONE),
+    ({"Service": "logs.amazonaws.com"}, ALICE, Strength.NONE),
+    ({"Federated": "accounts.google.com"}, "accounts.google.com", Strength.DIRECT),
+]
+
+
+@pytest.mark.parametrize(("spec", "principal", "expected"), SPECS)
+def test_principal_element(spec: Any, principal: str | None, expected: Strength) -> None:
+    value = (
+        spec if spec == "*" else {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
+    )
+    assert PrincipalSpec(value).match(Principal.parse(principal)) is expected
+
+
+def test_request_derives_global_keys() -> None:
+    ctx = Request("s3:GetObject", "arn:aws:s3:::b/k", SESSION).context
+    assert ctx["aws:principalarn"] == (ROLE,)
+    assert ctx["aws:principalaccount"] == (ACCOUNT,)
+    assert ctx["aws:principaltype"] == ("AssumedRole",)
+    user = Request("s3:GetObject", "arn:aws:s3:::b/k", ALICE, {"aws:PrincipalArn": "given"})
+    assert user.context["aws:principalarn"] == ("given",)  # given values win
+    assert user.context["aws:username"] == ("alice",)
+    assert Request("s3:GetObject", "arn:aws:s3:::b/k").context == {}
+
+
+def test_request_normalizes_the_context() -> None:
+    ctx = Request(
+        "s3:GetObject", "*", None, {"A:B": True, "n": 3, "l": ["x", 1], "z": None}
+    ).context
+    assert ctx == {"a:b": ("true",), "n": ("3",), "l": ("x", "1")}
+
+
+def test_resource_account() -> None:
+    assert (
+        Request("kms:Decrypt", "arn:aws:kms:us-east-1:999:key/k", ALICE).resource_account == "999"
+    )
+    assert Request("s3:GetObject", "arn:aws:s3:::b/k", ALICE).resource_account == ACCOUNT
+    assert (
+        Request("s3:GetObject", "arn:aws:s3:::b/k", ALICE, resource_account="1").resource_account
+        == "1"
+    )
