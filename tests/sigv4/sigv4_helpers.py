@@ -51,13 +51,16 @@ def boto_sign(
     now: datetime = NOW,
     region: str = REGION,
     secret: str = SK,
+    generic: bool = False,
 ) -> Signed:
-    """Sign with botocore's own signer and capture its canonical request and string to sign."""
+    """Sign with botocore's own signer and capture its canonical request and string to sign.
+
+    `generic` uses SigV4Auth, which keeps a given X-Amz-Content-SHA256 (STREAMING-*)."""
     creds = Credentials(AK, secret, token)
     auth: SigV4Auth
     if presign:
         auth = S3SigV4QueryAuth(creds, service, region, expires=expires)
-    elif service == "s3":
+    elif service == "s3" and not generic:
         auth = S3SigV4Auth(creds, service, region)
     else:
         auth = SigV4Auth(creds, service, region)
