@@ -36,6 +36,8 @@ _NEVER_SIGNED = frozenset(
         "upgrade",
         "user-agent",
         "x-amzn-trace-id",
+        # the client's own credentials: the upstream request carries the gateway's
+        "x-amz-security-token",
         "content-length",
         "accept-encoding",
         "host",
@@ -113,7 +115,8 @@ def sign_request(
     will be sent; the signed `host` is taken from it (default port dropped) and any
     `host` in `headers` is ignored. Signed: host, content-md5, content-type, every
     x-amz-* header, and the names in `extra_signed`. Returns Authorization,
-    x-amz-date, x-amz-content-sha256 and, with a session token, x-amz-security-token.
+    x-amz-date, x-amz-content-sha256 and, with a session token, x-amz-security-token;
+    the caller drops the client's versions of these (and its x-amz-security-token).
     """
     parts = urlsplit(url)
     amz_date = format_amz_date(now)

@@ -74,7 +74,11 @@ def _checksum(name: str) -> _Hasher | None:
 
 class ChunkedDecoder:
     """Incremental decoder of an aws-chunked body: `feed` any split of the bytes,
-    forward what it returns (signed chunks only once verified), then `finish`."""
+    forward what it returns (signed chunks only once verified), then `finish`.
+
+    Unsigned chunks (STREAMING-UNSIGNED-PAYLOAD-TRAILER) are released as they come and
+    their checksum is known only at `finish`: on an error there, abort the upstream request.
+    """
 
     def __init__(
         self,
@@ -290,8 +294,9 @@ class ChunkedDecoder:
     def finish(self) -> dict[str, str]:
         """The trailing headers; IncompleteBody if the body stopped early or its decoded
         length is not x-amz-decoded-content-length."""
-        if self._state == _TRAILER and not self._line and not self.trailer:
-            # The final CRLF may be missing: every byte before it was verified.
+        if self._state == _TRAILER and not self._line:
+            # Some clients leave out the final CRLF: the trailer (if any) is still verified.
+            self._end_trailer()
             self._state = _DONE
         if self._state != _DONE:
             raise IncompleteBody("The aws-chunked body ended before its final chunk.")

@@ -126,3 +126,22 @@ def test_signing_key_is_cached() -> None:
     assert signing_key(SK, "20261127", REGION, "s3") is first
     assert signing_key.cache_info().hits == 1
     assert signing_key(SK, "20261128", REGION, "s3") != first
+
+
+def test_client_session_token_is_not_forwarded_signed() -> None:
+    headers = {"X-Amz-Security-Token": "client-token", "X-Amz-Meta-A": "1"}
+    added = sign_request(
+        "GET", "http://n/b/k", headers, UNSIGNED_PAYLOAD, CREDS, region=REGION, now=NOW
+    )
+    assert "x-amz-security-token" not in added["Authorization"]
+    ours = sign_request(
+        "GET",
+        "http://n/b/k",
+        headers,
+        UNSIGNED_PAYLOAD,
+        Credentials(AK, SK, "gw-token"),
+        region=REGION,
+        now=NOW,
+    )
+    assert ours["x-amz-security-token"] == "gw-token"
+    assert "x-amz-security-token" in ours["Authorization"]

@@ -375,3 +375,15 @@ def test_from_headers_signed() -> None:
         {"x-amz-content-sha256": SIGNED, "x-amz-decoded-content-length": str(len(PAYLOAD))},
     )
     assert _decode(decoder, encode_chunked(CHUNKS, _sigs(ctx))) == PAYLOAD
+
+
+def test_signed_trailer_without_final_crlf() -> None:
+    ctx = _context(SIGNED_TRAILER)
+    decoder = _trailer_decoder(ctx)
+    assert _decode(decoder, _trailer_body(ctx)[:-2]) == PAYLOAD
+
+
+def test_bad_trailer_signature_without_final_crlf() -> None:
+    ctx = _context(SIGNED_TRAILER)
+    with pytest.raises(SignatureDoesNotMatch):
+        _decode(_trailer_decoder(ctx), _trailer_body(ctx, bad_sig=True)[:-2])
