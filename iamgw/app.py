@@ -36,7 +36,9 @@ from iamgw.errors import (
     ServiceUnavailable,
 )
 from iamgw.iam.canned import load_canned_policies
+from iamgw.identity import Access, SessionTokens
 from iamgw.ops import Metrics, healthz, readyz
+from iamgw.s3.proxy import Proxy
 from iamgw.s3.upstreams import Upstream, UpstreamPool
 from iamgw.store import MasterKey, Repository, StoreUnavailable
 
@@ -58,6 +60,9 @@ class Gateway:
     upstreams: UpstreamPool
     master_key: MasterKey
     root: datadir.RootCredentials
+    access: Access
+    proxy: Proxy
+    tokens: SessionTokens
     metrics: Metrics = field(default_factory=Metrics)
 
 
@@ -77,10 +82,16 @@ def create_app(settings: Settings, *, upstream_transport: Any = None) -> Starlet
         nodes = [Upstream.from_settings(u) for u in settings.upstream]
         pool = UpstreamPool(nodes, transport=upstream_transport)
         await pool.start()
-        app.state.gateway = Gateway(settings, repo, pool, master_key, root, metrics)
+        proxy = Proxy(pool, transport=upstream_transport)
+        tokens = SessionTokens(master_key)
+        access = Access(repo, tokens, root.access_key, root.secret_key)
+        app.state.gateway = Gateway(
+            settings, repo, pool, master_key, root, access, proxy, tokens, metrics
+        )
         try:
             yield
         finally:
+            await proxy.aclose()
             await pool.aclose()
             repo.close()
 
@@ -189,7 +200,17 @@ def _unavailable(api: str) -> AWSError:
 def error_response(request: Request, exc: AWSError) -> Response:
     request_id = request.scope.get("iamgw.request_id", "")
     body = "" if request.method == "HEAD" else exc.to_xml(request_id)
-    return Response(body, status_code=exc.status, media_type="application/xml")
+    response = Response(body, status_code=exc.status, media_type="application/xml")
+    if _has_body(request):
+        # The client may still be sending a body nobody will read: closing the
+        # connection keeps its bytes from being taken for the next request.
+        response.headers["connection"] = "close"
+    return response
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "0")
+    return "transfer-encoding" in request.headers or (length.isdigit() and int(length) > 0)
 
 
 class RequestIdMiddleware:

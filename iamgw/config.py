@@ -55,6 +55,11 @@ class ServerSettings:
     def port(self) -> int:
         return split_address(self.address)[1]
 
+    @property
+    def public_host(self) -> str:
+        """Host of `public_url`: requests to BUCKET.<this host> are virtual-host style."""
+        return (urlsplit(self.public_url).hostname or "").lower()
+
 
 @dataclass(frozen=True)
 class StoreSettings:

@@ -213,3 +213,27 @@ class InvalidArgument(S3Error):
     code = "InvalidArgument"
     status = 400
     default_message = "Invalid Argument"
+
+
+class NoSuchBucket(S3Error):
+    code = "NoSuchBucket"
+    status = 404
+    default_message = "The specified bucket does not exist"
+
+
+class InvalidBucketName(S3Error):
+    code = "InvalidBucketName"
+    status = 400
+    default_message = "The specified bucket is not valid."
+
+
+class InvalidObjectName(S3Error):
+    code = "InvalidObjectName"
+    status = 400
+    default_message = "Object name contains an unsupported path segment ('.' or '..')."
+
+
+class MalformedXML(S3Error):
+    code = "MalformedXML"
+    status = 400
+    default_message = "The XML you provided was not well-formed or did not validate."

@@ -281,7 +281,8 @@ def _statement(
             raise _fail("Policy document should not specify a principal.", f"{path}.{p_key}")
         else:
             not_principal = False  # lenient: ignored, as simulators do
-    elif kind is PolicyKind.TRUST and strict:
+    elif kind in (PolicyKind.TRUST, PolicyKind.RESOURCE) and strict:
+        # A resource-based policy says whom it grants: S3 and IAM refuse one without.
         raise _fail("Missing required field Principal", path)
 
     conditions: tuple[Clause, ...] = ()

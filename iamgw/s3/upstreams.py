@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from iamgw.config import UpstreamSettings
+from iamgw.sigv4 import Credentials
 
 log = logging.getLogger("iamgw.upstreams")
 
@@ -29,6 +30,10 @@ class Upstream:
     region: str = "us-east-1"
     up: bool = True
     last_checked: float = 0.0
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.access_key, self.secret_key)
 
     @classmethod
     def from_settings(cls, s: UpstreamSettings) -> Upstream:

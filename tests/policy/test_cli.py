@@ -72,7 +72,9 @@ def test_check_invalid_reports_the_path(
 
 
 def test_check_kind(files: dict[str, str]) -> None:
-    assert main(["check", "--kind", "resource", files["read"]]) == 0
+    # An identity policy names no Principal: as a resource policy it is invalid.
+    assert main(["check", "--kind", "resource", files["read"]]) == 1
+    assert main(["check", "--kind", "identity", files["read"]]) == 0
     assert main(["check", "--kind", "nonsense", files["read"]]) == 2
 
 

@@ -273,6 +273,12 @@ REJECTED: list[tuple[Any, PolicyKind, str, str]] = [
         "Principal",
     ),
     (
+        {"Version": V, "Statement": [st()]},
+        PolicyKind.RESOURCE,
+        "Statement[0]",
+        "Missing required field Principal",
+    ),
+    (
         {"Version": V, "Statement": [st(Sid="A"), st(Sid="A")]},
         PolicyKind.IDENTITY,
         "Statement[1].Sid",

@@ -1,0 +1,97 @@
+"""Request bodies: verified before any byte of them reaches a storage node.
+
+A body that carries a checksum the client signed (a real `x-amz-content-sha256`,
+or aws-chunked with chunk signatures and trailing checksums) is spooled (memory
+up to 1 MiB, then a temporary file) while it is verified, and forwarded only
+once it passed. Storage nodes do not all verify payload hashes or refuse short
+bodies (SeaweedFS stores both), so forwarding as the bytes arrive would let a
+tampered or truncated body be stored. Memory stays constant for any size.
+An unsigned payload has nothing to verify and streams straight through.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from starlette.requests import Request
+
+from iamgw.errors import IncompleteBody, InvalidRequest
+from iamgw.sigv4 import ChunkedDecoder, PayloadVerifier
+
+UNSIGNED = "UNSIGNED-PAYLOAD"
+SPOOL_IN_MEMORY = 1 << 20
+READ_SIZE = 256 << 10
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class Body:
+    stream: AsyncIterator[bytes] | None
+    length: int | None
+    payload_hash: str  # what the upstream request is signed with
+    close: Callable[[], None] = lambda: None
+
+
+async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
+    """The body to forward, its length, and the payload hash to sign it with upstream."""
+    declared = headers.get("x-amz-content-sha256", "")
+    length_header = headers.get("content-length")
+    if length_header is None and "transfer-encoding" not in headers:
+        return Body(None, None, UNSIGNED)
+    if declared.startswith("STREAMING-"):
+        decoded = headers.get("x-amz-decoded-content-length")
+        if decoded is None or not decoded.isdigit():
+            raise InvalidRequest("x-amz-decoded-content-length is required with aws-chunked.")
+        signed = "HMAC" in declared
+        decoder = ChunkedDecoder(
+            signing if signed else None,
+            signed=signed,
+            trailer=declared.endswith("-TRAILER"),
+            decoded_length=int(decoded),
+            trailer_header=headers.get("x-amz-trailer"),
+        )
+        return await _spool(request.stream(), decoder.feed, decoder.finish, UNSIGNED)
+    if auth is not None and _SHA256.fullmatch(declared):
+        verifier = PayloadVerifier(declared)
+
+        def update(data: bytes) -> list[bytes]:
+            verifier.update(data)
+            return [data]
+
+        spooled = await _spool(request.stream(), update, verifier.finish, declared)
+        if length_header is not None and spooled.length != int(length_header):
+            spooled.close()
+            raise IncompleteBody()
+        return spooled
+    length = int(length_header) if length_header is not None else None
+    return Body(request.stream(), length, UNSIGNED)
+
+
+async def _spool(
+    source: AsyncIterator[bytes],
+    transform: Callable[[bytes], list[bytes]],
+    finish: Callable[[], object],
+    payload_hash: str,
+) -> Body:
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        size = 0
+        async for data in source:
+            for piece in transform(data):
+                spool.write(piece)
+                size += len(piece)
+        finish()
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return Body(_read(spool), size, payload_hash, spool.close)
+
+
+async def _read(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    while piece := spool.read(READ_SIZE):
+        yield piece

@@ -1,0 +1,179 @@
+"""One S3 request, start to end: address, authenticate, classify, decide, forward.
+
+The order is the contract of DESIGN.md §1 (`sigv4` -> `identity` ->
+`s3.operations` -> `policy` -> `s3.proxy`): nothing reaches a storage node
+before the signature is verified and the decision allows it, and the body is
+not read (no `100 Continue` is sent) before that either.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from iamgw.errors import (
+    AccessDenied,
+    InvalidBucketName,
+    InvalidObjectName,
+    NotImplementedS3,
+)
+from iamgw.identity.access import Access
+from iamgw.identity.principals import Identity, anonymous
+from iamgw.s3 import bucket_ops
+from iamgw.s3.body import prepare as prepare_body
+from iamgw.s3.operations import S3Operation, UnknownOperation, classify, copy_source, object_arn
+from iamgw.sigv4 import parse_auth, verify
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_PRESIGN_PARAMS = {
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-expires",
+    "x-amz-signedheaders",
+    "x-amz-signature",
+    "x-amz-security-token",
+}
+_STREAMING = "STREAMING-"
+
+
+def address(request: Request, public_host: str) -> tuple[str | None, str | None, str]:
+    """(bucket, key, raw path) of a path-style or virtual-host-style request.
+
+    The key is percent-decoded once (the ARN names the key as stored). Keys with
+    `.` or `..` segments are refused: a storage node might normalise them into
+    another bucket's namespace, and the decision was made on the literal name.
+    """
+    raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    raw_path = raw_path.split("?", 1)[0]
+    host = request.headers.get("host", "").split(":")[0].lower()
+    path = unquote(raw_path)
+    if public_host and host.endswith("." + public_host):
+        bucket: str | None = host[: -len(public_host) - 1]
+        key: str | None = path[1:] or None
+    else:
+        bucket, _, rest = path[1:].partition("/")
+        bucket = bucket or None
+        key = rest or None
+    if bucket is not None and (not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket):
+        raise InvalidBucketName(resource=bucket)
+    if key is not None and any(seg in (".", "..") for seg in key.split("/")):
+        raise InvalidObjectName(resource=key)
+    return bucket, key, raw_path
+
+
+async def handle(request: Request) -> Response:
+    gateway = request.app.state.gateway
+    access: Access = gateway.access
+    settings = gateway.settings
+    bucket, key, raw_path = address(request, settings.server.public_host)
+    raw_query = request.scope.get("query_string", b"").decode("latin-1")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    now = datetime.now(UTC)
+
+    await access.refresh()
+    auth = parse_auth(request.method, raw_path, raw_query, headers)
+    signing = None
+    if auth is None:
+        identity = anonymous(access.account_id)
+    else:
+        identity = await access.resolve(auth.access_key, auth.security_token)
+        signing = verify(
+            auth,
+            identity.secret_key,
+            request.method,
+            raw_path,
+            raw_query,
+            headers,
+            now=now,
+            region=settings.server.region,
+        )
+
+    params = [
+        (k, v)
+        for k, v in parse_qsl(raw_query, keep_blank_values=True)
+        if not (auth is not None and auth.presigned and k.lower() in _PRESIGN_PARAMS)
+    ]
+    query = dict(params)
+    try:
+        operation = classify(request.method, bucket, key, query, headers)
+    except UnknownOperation:
+        raise NotImplementedS3(f"{request.method} on this resource is not supported.") from None
+
+    context = request_context(request, identity, auth, now)
+    context.update(operation.context)
+    await authorize(access, identity, operation, context, headers)
+
+    if operation.name in bucket_ops.GATEWAY_OPERATIONS:
+        return await bucket_ops.handle(gateway, request, operation)
+    if operation.name == "ListBuckets" and not identity.is_root:
+        return await bucket_ops.list_buckets(gateway, identity, context, params, headers)
+    if operation.name == "DeleteObjects" and not identity.is_root:
+        return await bucket_ops.delete_objects(
+            gateway, request, identity, operation, context, params, headers
+        )
+
+    body = await prepare_body(request, headers, auth, signing)
+    try:
+        return await gateway.proxy.forward(
+            request.method,
+            bucket,
+            key,
+            params,
+            headers,
+            body.stream,
+            body.length,
+            body.payload_hash,
+        )
+    finally:
+        body.close()  # the node has read the whole body before it answers
+
+
+def request_context(
+    request: Request, identity: Identity, auth: Any, now: datetime
+) -> dict[str, Any]:
+    """The global condition keys of one request (IAM "AWS global condition context keys")."""
+    ctx: dict[str, Any] = {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:SecureTransport": request.url.scheme == "https",
+        "aws:SourceIp": request.client.host if request.client else None,
+        "aws:UserAgent": request.headers.get("user-agent"),
+        "aws:Referer": request.headers.get("referer"),
+    }
+    if auth is not None:
+        ctx["s3:signatureversion"] = "AWS4-HMAC-SHA256"
+        ctx["s3:authType"] = "REST-QUERY-STRING" if auth.presigned else "REST-HEADER"
+        age_ms = max(0, int((now - auth.amz_date).total_seconds() * 1000))
+        ctx["s3:signatureAge"] = str(age_ms)
+    return ctx
+
+
+async def authorize(
+    access: Any, identity: Identity, op: S3Operation, context: dict[str, Any], headers: dict
+) -> None:
+    """Raise AccessDenied unless policy allows the operation (and a copy's source read)."""
+    if identity.is_root:
+        return
+    if op.name == "ListBuckets" and identity.arn is None:
+        raise AccessDenied()  # S3 lists buckets only for a signed request
+    if op.name in ("ListBuckets", "DeleteObjects"):
+        return  # decided per bucket / per key by bucket_ops
+    decision = await access.decide(identity, op.action, op.resource, context, op.bucket)
+    if not decision.allowed:
+        raise AccessDenied()
+    source = copy_source(headers) if op.name in ("CopyObject", "UploadPartCopy") else None
+    if source is not None:
+        src_bucket, src_key, version = source
+        action = "s3:GetObjectVersion" if version else "s3:GetObject"
+        if not (
+            await access.decide(
+                identity, action, object_arn(src_bucket, src_key), context, src_bucket
+            )
+        ).allowed:
+            raise AccessDenied()

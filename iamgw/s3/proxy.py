@@ -1,0 +1,191 @@
+"""Forward an allowed request to a storage node, re-signed with the node's credentials.
+
+Bodies stream both ways: the request body is read from the client as the node
+reads it, and the node's answer is passed on chunk by chunk, so memory stays
+constant for any object size. The upstream call goes through an httpx
+transport that tests can swap.
+
+A request whose body has not been sent yet (GET, HEAD, DELETE, or a body that
+is still unread) is retried on another node when its node cannot be reached or
+answers 5xx; a failed node is taken out until its health check passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from iamgw.errors import ServiceUnavailable
+from iamgw.s3.upstreams import Upstream, UpstreamPool
+from iamgw.sigv4 import sign_request
+
+log = logging.getLogger("iamgw.proxy")
+# Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), and what the gateway re-signs.
+_DROP_REQUEST = {
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "expect",
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "x-amz-decoded-content-length",
+    "x-amz-trailer",
+    "content-length",
+}
+_DROP_RESPONSE = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "server",
+    "date",
+    "x-amz-request-id",
+    "x-amz-id-2",
+}
+_RETRY_STATUS = {500, 502, 503, 504}
+UNSIGNED = "UNSIGNED-PAYLOAD"
+
+
+def upstream_path(bucket: str | None, key: str | None) -> str:
+    """Path-style, each character outside RFC 3986's unreserved set encoded once."""
+    if not bucket:
+        return "/"
+    path = "/" + quote(bucket, safe="")
+    if key is not None:
+        path += "/" + quote(key, safe="/~")
+    return path
+
+
+def upstream_query(params: list[tuple[str, str]]) -> str:
+    parts = [f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in params]
+    return "&".join(parts)
+
+
+class _Body:
+    """Wraps the request body so that a retry knows whether any of it was sent."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self.source = source
+        self.started = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self.source:
+            if chunk:
+                yield chunk
+
+
+class Proxy:
+    def __init__(self, pool: UpstreamPool, transport: httpx.AsyncBaseTransport | None = None):
+        self.pool = pool
+        timeout = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=30.0)
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+        self.client = httpx.AsyncClient(transport=transport, timeout=timeout, limits=limits)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def forward(
+        self,
+        method: str,
+        bucket: str | None,
+        key: str | None,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: AsyncIterator[bytes] | bytes | None = None,
+        content_length: int | None = None,
+        payload_hash: str = UNSIGNED,
+    ) -> Response:
+        """Send the request to a node that is up and stream its answer back."""
+        path, query = upstream_path(bucket, key), upstream_query(params)
+        forwarded = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
+        if "content-encoding" in forwarded:  # aws-chunked is the client's framing, not ours
+            codings = [c.strip() for c in forwarded.pop("content-encoding").split(",")]
+            kept = [c for c in codings if c and c.lower() != "aws-chunked"]
+            if kept:
+                forwarded["content-encoding"] = ",".join(kept)
+        if content_length is not None:
+            forwarded["content-length"] = str(content_length)
+        stream = _Body(body) if body is not None and not isinstance(body, bytes) else None
+        tried: set[int] = set()
+        last_error = "no storage node is up"
+        while True:
+            node = self.pool.pick()
+            if node is None or id(node) in tried:
+                raise ServiceUnavailable(f"Service unavailable: {last_error}.")
+            tried.add(id(node))
+            content = stream if stream is not None else body
+            request = self._build(node, method, path, query, forwarded, content, payload_hash)
+            try:
+                response = await self.client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                self.pool.mark_down(node)
+                last_error = f"{node.endpoint} failed ({type(exc).__name__})"
+                if stream is not None and stream.started:
+                    raise ServiceUnavailable(f"Service unavailable: {last_error}.") from None
+                continue
+            retryable = stream is None or not stream.started
+            if response.status_code in _RETRY_STATUS and retryable and self._others(tried):
+                await response.aclose()
+                log.warning(
+                    "%s answered %d: retrying on another node", node.endpoint, response.status_code
+                )
+                continue
+            return _stream_back(response)
+
+    def _others(self, tried: set[int]) -> bool:
+        return any(id(n) not in tried for n in self.pool.healthy())
+
+    def _build(
+        self,
+        node: Upstream,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        content: _Body | bytes | None,
+        payload_hash: str,
+    ) -> httpx.Request:
+        url = node.endpoint + path + (f"?{query}" if query else "")
+        signed = sign_request(
+            method,
+            url,
+            headers,
+            payload_hash,
+            node.credentials,
+            region=node.region,
+            service="s3",
+            now=datetime.now(UTC),
+        )
+        all_headers = {**headers, **signed}
+        return self.client.build_request(method, url, headers=all_headers, content=content)
+
+
+def _stream_back(upstream: httpx.Response) -> Response:
+    response = StreamingResponse(
+        upstream.aiter_raw(),
+        status_code=upstream.status_code,
+        background=BackgroundTask(upstream.aclose),
+    )
+    # Raw pairs: a header the node sends twice is passed on twice.
+    response.raw_headers = [
+        (k.lower(), v) for k, v in upstream.headers.raw if k.lower().decode() not in _DROP_RESPONSE
+    ]
+    return response

@@ -1,0 +1,98 @@
+"""A gateway served by uvicorn in a thread, for tests that use real clients against it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import httpx
+import uvicorn
+from botocore.config import Config
+
+from iamgw.app import create_app
+from iamgw.config import Settings, load_settings
+from iamgw.store import MasterKey, Repository
+
+ROOT_KEY = "ROOTACCESSKEY0000001"
+ROOT_SECRET = "root-secret-key-for-tests-only"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class GatewayServer:
+    url: str
+    settings: Settings
+    repo: Repository  # a second connection to the gateway's store, as another admin would have
+    server: uvicorn.Server
+    thread: threading.Thread
+    account_id: str = "000000000000"
+    root_key: str = ROOT_KEY
+    root_secret: str = field(default=ROOT_SECRET, repr=False)
+
+    def client(self, service: str = "s3", key: str = ROOT_KEY, secret: str = ROOT_SECRET,
+               token: str | None = None, **config: object):  # fmt: skip
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name="us-east-1",
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 1},
+                **config,
+            ),
+        )
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+        self.repo.close()
+
+
+def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
+                  extra_env: dict[str, str] | None = None) -> GatewayServer:  # fmt: skip
+    port = free_port()
+    env = {
+        "IAMGW_SERVER_ADDRESS": f"127.0.0.1:{port}",
+        "IAMGW_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "IAMGW_SERVER_DATA_DIR": str(data_dir),
+        "IAMGW_ROOT_ACCESS_KEY": ROOT_KEY,
+        "IAMGW_ROOT_SECRET_KEY": ROOT_SECRET,
+        **(extra_env or {}),
+    }
+    for i, (endpoint, key, secret) in enumerate(upstreams):
+        env[f"IAMGW_UPSTREAM_{i}_ENDPOINT"] = endpoint
+        env[f"IAMGW_UPSTREAM_{i}_ACCESS_KEY"] = key
+        env[f"IAMGW_UPSTREAM_{i}_SECRET_KEY"] = secret
+    settings = load_settings(None, environ=env)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("the gateway did not start")
+    key = MasterKey.load_or_create(data_dir / "master.key")
+    repo = Repository.open(settings.store_url, key, settings.server.account_id)
+    return GatewayServer(url, settings, repo, server, thread)

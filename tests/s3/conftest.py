@@ -1,0 +1,85 @@
+"""A gateway in front of the SeaweedFS peer, with users of each kind the S3 tests need."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from tests.gateway_server import GatewayServer, start_gateway
+
+READONLY = "arn:aws:iam::000000000000:policy/readonly"
+HOME_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ListOwnHome",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::shared",
+            "Condition": {
+                "StringLike": {"s3:prefix": ["home/${aws:username}/*", "home/${aws:username}/"]}
+            },
+        },
+        {
+            "Sid": "OwnHome",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": "arn:aws:s3:::shared/home/${aws:username}/*",
+        },
+    ],
+}
+
+
+@dataclass
+class Keys:
+    key: str
+    secret: str
+
+
+@pytest.fixture(scope="session")
+def gateway(seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
+    server = start_gateway(
+        tmp_path_factory.mktemp("gateway"),
+        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def node(seaweedfs):
+    """A client straight to the storage node, to see what really is there."""
+    return boto3.client("s3", endpoint_url=seaweedfs.endpoint, region_name="us-east-1",
+                        aws_access_key_id=seaweedfs.access_key,
+                        aws_secret_access_key=seaweedfs.secret_key)  # fmt: skip
+
+
+def make_user(gateway: GatewayServer, name: str, *, managed: list[str] = (),
+              inline: dict | None = None) -> Keys:  # fmt: skip
+    repo = gateway.repo
+    repo.create_user(name)
+    for arn in managed:
+        repo.attach_policy("user", name, arn)
+    if inline is not None:
+        repo.put_inline_policy("user", name, "inline", json.dumps(inline))
+    key, secret = repo.create_access_key(name)
+    return Keys(key.access_key_id, secret)
+
+
+@pytest.fixture(scope="session")
+def reader(gateway) -> Keys:
+    return make_user(gateway, "reader", managed=[READONLY])
+
+
+@pytest.fixture(scope="session")
+def alice(gateway) -> Keys:
+    return make_user(gateway, "alice", inline=HOME_POLICY)
+
+
+@pytest.fixture(scope="session")
+def root_s3(gateway):
+    return gateway.client()
