@@ -34,6 +34,7 @@ class Body:
     length: int | None
     payload_hash: str  # what the upstream request is signed with
     close: Callable[[], None] = lambda: None
+    replay: Callable[[], AsyncIterator[bytes]] | None = None  # the body again, from its start
 
 
 async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
@@ -88,10 +89,10 @@ async def _spool(
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
-    return Body(_read(spool), size, payload_hash, spool.close)
+    return Body(_read(spool), size, payload_hash, spool.close, lambda: _read(spool))
 
 
 async def _read(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    spool.seek(0)
     while piece := spool.read(READ_SIZE):
         yield piece

@@ -45,6 +45,7 @@ class SeaweedNode:
     process: subprocess.Popen[bytes]
     data_dir: Path
     log_file: Path
+    ports: dict[str, int] = field(default_factory=dict)  # HTTP port of each server
 
     @property
     def pid(self) -> int:
@@ -169,10 +170,16 @@ def start_seaweedfs(
             preexec_fn=_die_with_parent if tie_to_parent else None,  # noqa: PLW1509
         )
     node = SeaweedNode(
-        f"http://127.0.0.1:{ports['s3']}", access_key, secret_key, process, data_dir, log_file
+        f"http://127.0.0.1:{ports['s3']}",
+        access_key,
+        secret_key,
+        process,
+        data_dir,
+        log_file,
+        ports,
     )
     try:
-        _wait_ready(node, ready_timeout)
+        wait_ready(node, ready_timeout)
     except BaseException:
         node.stop()
         raise
@@ -180,7 +187,7 @@ def start_seaweedfs(
     return node
 
 
-def _wait_ready(node: SeaweedNode, timeout: float) -> None:
+def wait_ready(node: SeaweedNode, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not node.running():

@@ -13,7 +13,7 @@ answers 5xx; a failed node is taken out until its health check passes.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -60,6 +60,7 @@ _DROP_RESPONSE = {
     "x-amz-id-2",
 }
 _RETRY_STATUS = {500, 502, 503, 504}
+_IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110 §9.2.2
 UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
@@ -112,8 +113,13 @@ class Proxy:
         body: AsyncIterator[bytes] | bytes | None = None,
         content_length: int | None = None,
         payload_hash: str = UNSIGNED,
+        replay: Callable[[], AsyncIterator[bytes]] | None = None,
     ) -> Response:
-        """Send the request to a node that is up and stream its answer back."""
+        """Send the request to a node that is up and stream its answer back.
+
+        `replay` gives the body again from its start (a spooled body): with it, a
+        request whose body was already sent can still be retried on another node.
+        """
         path, query = upstream_path(bucket, key), upstream_query(params)
         forwarded = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
         if "content-encoding" in forwarded:  # aws-chunked is the client's framing, not ours
@@ -124,6 +130,10 @@ class Proxy:
         if content_length is not None:
             forwarded["content-length"] = str(content_length)
         stream = _Body(body) if body is not None and not isinstance(body, bytes) else None
+
+        def can_resend() -> bool:
+            return stream is None or not stream.started or replay is not None
+
         tried: set[int] = set()
         last_error = "no storage node is up"
         while True:
@@ -131,6 +141,8 @@ class Proxy:
             if node is None or id(node) in tried:
                 raise ServiceUnavailable(f"Service unavailable: {last_error}.")
             tried.add(id(node))
+            if stream is not None and stream.started and replay is not None:
+                stream = _Body(replay())
             content = stream if stream is not None else body
             request = self._build(node, method, path, query, forwarded, content, payload_hash)
             try:
@@ -138,11 +150,11 @@ class Proxy:
             except httpx.TransportError as exc:
                 self.pool.mark_down(node)
                 last_error = f"{node.endpoint} failed ({type(exc).__name__})"
-                if stream is not None and stream.started:
+                if not can_resend():
                     raise ServiceUnavailable(f"Service unavailable: {last_error}.") from None
                 continue
-            retryable = stream is None or not stream.started
-            if response.status_code in _RETRY_STATUS and retryable and self._others(tried):
+            retry = method in _IDEMPOTENT and can_resend() and self._others(tried)
+            if response.status_code in _RETRY_STATUS and retry:
                 await response.aclose()
                 log.warning(
                     "%s answered %d: retrying on another node", node.endpoint, response.status_code

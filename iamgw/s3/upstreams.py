@@ -30,6 +30,7 @@ class Upstream:
     region: str = "us-east-1"
     up: bool = True
     last_checked: float = 0.0
+    requests: int = 0  # requests sent to this node (shown in /metrics)
 
     @property
     def credentials(self) -> Credentials:
@@ -64,6 +65,7 @@ class UpstreamPool:
         for _ in range(len(self.nodes)):
             node = self.nodes[next(self._order)]
             if node.up:
+                node.requests += 1
                 return node
         return None
 
