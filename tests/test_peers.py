@@ -124,6 +124,26 @@ def test_oidc_claims_follow_the_realm(
     assert claims["groups"] == groups
 
 
+def test_oidc_userinfo_and_refresh_accept_the_tokens(oidc_provider: OidcProvider) -> None:
+    tokens = oidc_provider.token_for("alice")
+    info = oidc_provider.userinfo(tokens["access_token"])
+    assert info["preferred_username"] == "alice" and info["policy"] == ["readwrite"]
+    refreshed = oidc_provider.refresh(tokens["refresh_token"])
+    assert verify(oidc_provider, refreshed["id_token"])["policy"] == ["readwrite"]
+    with pytest.raises(PeerError, match="401"):
+        oidc_provider.userinfo(tokens["access_token"][:-4] + "AAAA")
+
+
+def test_oidc_client_secret_post_is_accepted(oidc_provider: OidcProvider) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "iamgw",
+        "client_secret": oidc_provider.clients["iamgw"],
+    }
+    response = httpx.post(oidc_provider.token_endpoint, data=form, timeout=5)
+    assert response.status_code == 200, response.text
+
+
 def test_oidc_wrong_password_is_refused(oidc_provider: OidcProvider) -> None:
     with pytest.raises(PeerError, match="refused"):
         oidc_provider.token_for("alice", "not-her-password")

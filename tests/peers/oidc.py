@@ -69,6 +69,10 @@ class OidcProvider:
         return f"{self.issuer}/auth"
 
     @property
+    def userinfo_endpoint(self) -> str:
+        return f"{self.issuer}/me"
+
+    @property
     def users(self) -> dict[str, str]:
         """username -> password, from the realm."""
         out = {}
@@ -168,6 +172,14 @@ class OidcProvider:
             return self._token_request(
                 http, {"grant_type": "client_credentials"}, client_id, secret
             )
+
+    def userinfo(self, access_token: str) -> dict[str, Any]:
+        response = httpx.get(
+            self.userinfo_endpoint, headers={"authorization": f"Bearer {access_token}"}, timeout=5
+        )
+        if response.status_code != 200:
+            raise PeerError(f"userinfo said {response.status_code}: {response.text}")
+        return dict(response.json())
 
     def refresh(self, refresh_token: str, client_id: str = "iamgw") -> dict[str, Any]:
         with httpx.Client(timeout=10) as http:

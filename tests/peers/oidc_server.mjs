@@ -310,6 +310,42 @@ async function interaction(req, res, url) {
   res.end(loginPage(action, details.params.client_id));
 }
 
+// ---- userinfo for JWT access tokens ------------------------------------------------
+// oidc-provider keeps its userinfo endpoint for tokens without an audience, but every access
+// token here is a JWT for a resource (as Keycloak's are); answer those as Keycloak does.
+
+function verifiedAccessToken(token) {
+  const [header64, payload64, signature64] = token.split('.');
+  const header = JSON.parse(Buffer.from(header64, 'base64url'));
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  if (!jwk || header.alg !== 'RS256') return undefined;
+  const { d, p, q, dp, dq, qi, ...publicJwk } = jwk;
+  const key = crypto.createPublicKey({ key: publicJwk, format: 'jwk' });
+  const ok = crypto.verify('sha256', Buffer.from(`${header64}.${payload64}`), key, Buffer.from(signature64, 'base64url'));
+  if (!ok) return undefined;
+  const claims = JSON.parse(Buffer.from(payload64, 'base64url'));
+  if (claims.iss !== issuer || claims.exp * 1000 < Date.now()) return undefined;
+  return claims;
+}
+
+function userinfo(req, res) {
+  const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(req.headers.authorization ?? '');
+  let claims;
+  try {
+    claims = match && verifiedAccessToken(match[1]);
+  } catch {
+    claims = undefined;
+  }
+  const user = claims && users.get(claims.sub);
+  if (!user) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'invalid_token', error_description: 'invalid token provided' }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ ...standardClaims(claims.sub, user), ...mapperClaims(claims.client_id, user, 'userinfo') }));
+}
+
 // ---- test-only routes ---------------------------------------------------------------
 
 async function testRoute(req, res, url) {
@@ -341,6 +377,8 @@ const server = http.createServer(async (req, res) => {
   try {
     if (url.pathname.startsWith('/test/')) {
       await testRoute(req, res, url);
+    } else if (url.pathname === `${prefix}/me` && /^Bearer [^.]+\.[^.]+\.[^.]+$/.test(req.headers.authorization ?? '')) {
+      userinfo(req, res);
     } else if (url.pathname.startsWith(`${prefix}/interaction/`)) {
       await interaction(req, res, url);
     } else if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) {
