@@ -85,13 +85,13 @@ def test_sts_and_iam_are_routed_by_version(client: TestClient) -> None:
 
 
 def test_everything_else_is_s3(client: TestClient) -> None:
-    r = client.get("/photos/cat.jpg")
-    assert r.status_code == 501 and r.text.startswith("<?xml")
-    assert error_code(r.text) == "NotImplemented"
+    r = client.get("/photos/cat.jpg")  # anonymous, and no bucket policy allows it
+    assert r.status_code == 403 and r.text.startswith("<?xml")
+    assert error_code(r.text) == "AccessDenied"
     assert ET.fromstring(r.text).findtext("RequestId") == r.headers["x-amz-request-id"]
     # A signed request to /metrics is ListObjects on a bucket named "metrics".
     r = client.get("/metrics", headers=SIGNED)
-    assert error_code(r.text) == "NotImplemented"
+    assert error_code(r.text) == "AuthorizationHeaderMalformed"  # S3 answered, not ops
     assert client.head("/photos").text == ""
 
 

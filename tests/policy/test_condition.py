@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_helpers import ALICE, policy, stmt
 
 from iamgw.policy import MalformedPolicyDocument, Outcome, Request, evaluate
 from iamgw.policy.condition import OPERATORS, find_operator
+from tests.policy.policy_helpers import ALICE, policy, stmt
 
 MISSING = object()
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from policy_helpers import ACCOUNT, ALICE, OBJECT, SESSION, policy, stmt
-from test_conformance import CORPUS, _cases, build
 
 from iamgw.policy import Engine, MalformedPolicyDocument, Outcome, PolicyKind, Request
 from iamgw.policy._casbin import CasbinEnforcer
 from iamgw.policy.decision import PolicyType
 from iamgw.policy.evaluate import first_match
+from tests.policy.policy_helpers import ACCOUNT, ALICE, OBJECT, SESSION, policy, stmt
+from tests.policy.test_conformance import CORPUS, _cases, build
 
 READ = {
     "Version": "2012-10-17",

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_helpers import ACCOUNT, ALICE, OBJECT, OTHER, ROLE, SESSION, policy, stmt
 
 from iamgw.policy import Decision, Outcome, PolicyKind, PolicyType, Request, evaluate
+from tests.policy.policy_helpers import ACCOUNT, ALICE, OBJECT, OTHER, ROLE, SESSION, policy, stmt
 
 A, N, E = Outcome.ALLOWED, Outcome.IMPLICITLY_DENIED, Outcome.EXPLICITLY_DENIED  # N: no allow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_helpers import ACCOUNT, ALICE, ROLE, SESSION
 
 from iamgw.policy import Principal, PrincipalKind, Request
 from iamgw.policy.principal import PrincipalSpec, Strength
+from tests.policy.policy_helpers import ACCOUNT, ALICE, ROLE, SESSION
 
 
 @pytest.mark.parametrize(

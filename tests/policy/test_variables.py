@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_helpers import ACCOUNT, ALICE, policy, stmt
 
 from iamgw.policy import Outcome, Request, evaluate
+from tests.policy.policy_helpers import ACCOUNT, ALICE, policy, stmt
 
 CTX = {
     "aws:username": "alice",

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
-from sigv4_helpers import AK, REGION, SK
 
 from iamgw.errors import SignatureDoesNotMatch
 from iamgw.sigv4 import ChunkedDecoder, PayloadVerifier, parse_auth, verify
+from tests.sigv4.sigv4_helpers import AK, REGION, SK
 
 KEY = "dir one/caf\u00e9+*=~%/\u65e5\u672c//../x"
 

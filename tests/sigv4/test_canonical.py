@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 import pytest
 from botocore.utils import percent_encode_sequence
-from sigv4_helpers import AMZ_NOW, ENDPOINT, NOW, REGION, SK, boto_sign
 
 from iamgw.sigv4 import (
     EMPTY_SHA256,
@@ -20,6 +19,7 @@ from iamgw.sigv4 import (
     verify,
 )
 from iamgw.sigv4.canonical import canonical_query_as_sent, canonical_uri_as_sent
+from tests.sigv4.sigv4_helpers import AMZ_NOW, ENDPOINT, NOW, REGION, SK, boto_sign
 
 KEYS = [
     "plain.txt",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sigv4_helpers import AMZ_NOW, ENDPOINT, NOW, boto_sign
 
 from iamgw.errors import (
     AccessDenied,
@@ -13,6 +12,7 @@ from iamgw.errors import (
     InvalidRequest,
 )
 from iamgw.sigv4 import parse_auth
+from tests.sigv4.sigv4_helpers import AMZ_NOW, ENDPOINT, NOW, boto_sign
 
 SIG = "a" * 64
 CRED = "AKIDEXAMPLE/20261127/us-east-1/s3/aws4_request"

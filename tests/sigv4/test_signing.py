@@ -6,7 +6,6 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
-from sigv4_helpers import AK, NOW, REGION, SK, boto_sign
 
 from iamgw.sigv4 import (
     UNSIGNED_PAYLOAD,
@@ -17,6 +16,7 @@ from iamgw.sigv4 import (
     signing_key,
     verify,
 )
+from tests.sigv4.sigv4_helpers import AK, NOW, REGION, SK, boto_sign
 
 CREDS = Credentials(AK, SK)
 KEYS = ["plain", "a b", "a+b", "100%", "caf\u00e9/\u2603", "~*=", "a//b", "../x"]

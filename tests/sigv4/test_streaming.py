@@ -8,7 +8,10 @@ import io
 
 import pytest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checksum
-from sigv4_helpers import (
+
+from iamgw.errors import IncompleteBody, InvalidArgument, InvalidDigest, SignatureDoesNotMatch
+from iamgw.sigv4 import BadDigest, ChunkedDecoder, SigningContext, parse_auth, verify
+from tests.sigv4.sigv4_helpers import (
     ENDPOINT,
     NOW,
     REGION,
@@ -19,9 +22,6 @@ from sigv4_helpers import (
     encode_chunked,
     trailer_signature,
 )
-
-from iamgw.errors import IncompleteBody, InvalidArgument, InvalidDigest, SignatureDoesNotMatch
-from iamgw.sigv4 import BadDigest, ChunkedDecoder, SigningContext, parse_auth, verify
 
 PAYLOAD = bytes(range(256)) * 700  # 179200 bytes
 CHUNKS = [PAYLOAD[:65536], PAYLOAD[65536:131072], PAYLOAD[131072:], b""]

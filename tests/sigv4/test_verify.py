@@ -6,7 +6,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sigv4_helpers import ENDPOINT, NOW, REGION, SK, Signed, boto_sign
 
 from iamgw.errors import (
     AccessDenied,
@@ -16,6 +15,7 @@ from iamgw.errors import (
     SignatureDoesNotMatch,
 )
 from iamgw.sigv4 import AuthInfo, SigningContext, parse_auth, signing_key, verify
+from tests.sigv4.sigv4_helpers import ENDPOINT, NOW, REGION, SK, Signed, boto_sign
 
 URL = ENDPOINT + "/bucket/some%20key?tagging="
 
