@@ -38,6 +38,7 @@ from iamgw.errors import (
 from iamgw.iam.canned import load_canned_policies
 from iamgw.identity import Access, SessionTokens
 from iamgw.ops import Metrics, healthz, readyz
+from iamgw.queryapi import query_params
 from iamgw.s3.proxy import Proxy
 from iamgw.s3.upstreams import Upstream, UpstreamPool
 from iamgw.store import MasterKey, Repository, StoreUnavailable
@@ -47,7 +48,6 @@ STS_VERSION = "2011-06-15"
 IAM_VERSION = "2010-05-08"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
-MAX_QUERY_BODY = 1 << 20  # a Query API form is small; refuse more than 1 MiB
 _OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 
@@ -153,20 +153,6 @@ def _is_signed(request: Request) -> bool:
     return auth.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in request.query_params
 
 
-async def query_params(request: Request) -> dict[str, str] | None:
-    """The parameters of a Query API call (form body or query string), or None if not one."""
-    params = dict(request.query_params)
-    if request.method == "POST":
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype == "application/x-www-form-urlencoded":
-            length = int(request.headers.get("content-length") or 0)
-            if length > MAX_QUERY_BODY:
-                return None
-            form = await request.form()
-            params.update({k: str(v) for k, v in form.items()})
-    return params if "Action" in params else None
-
-
 def _with_params(handler: Any, params: dict[str, str]) -> Any:
     async def call(request: Request) -> Response:
         return await handler(request, params)
@@ -178,9 +164,36 @@ async def _console_not_implemented(request: Request) -> Response:
     raise NotImplementedS3("The web console is not available in this version of iamgw.")
 
 
+# SigV4 failures of a Query request answer with the codes IAM and STS use.
+_QUERY_CODES = {
+    "InvalidAccessKeyId": (
+        "InvalidClientTokenId",
+        403,
+        "The security token included in the request is invalid.",
+    ),
+    "InvalidToken": (
+        "InvalidClientTokenId",
+        403,
+        "The security token included in the request is invalid.",
+    ),
+    "RequestTimeTooSkewed": (
+        "SignatureDoesNotMatch",
+        403,
+        "Signature expired: the request time is more than 15 minutes away from the server's time.",
+    ),
+}
+
+
 def _as_api_error(exc: AWSError, api: str) -> AWSError:
-    if api in ("sts", "iam") and isinstance(exc, QueryError):
-        exc.namespace = IAM_NS if api == "iam" else STS_NS  # type: ignore[misc]
+    if api not in ("sts", "iam"):
+        return exc
+    if not isinstance(exc, QueryError):
+        code, status, message = _QUERY_CODES.get(exc.code, (exc.code, exc.status, exc.message))
+        converted = QueryError(message)
+        converted.code, converted.status = code, status  # type: ignore[misc]
+        converted.sender = status < 500  # type: ignore[misc]
+        exc = converted
+    exc.namespace = IAM_NS if api == "iam" else STS_NS  # type: ignore[misc]
     return exc
 
 

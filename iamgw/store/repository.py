@@ -38,6 +38,7 @@ from .tables import (
     InlinePolicy,
     LdapPolicyMapping,
     ManagedPolicy,
+    OidcProvider,
     PolicyAttachment,
     PolicyVersion,
     RevokedSession,
@@ -799,6 +800,70 @@ class Repository:
                 ):
                     raise DeleteConflict(f"Cannot delete entity, must remove {what} first.")
             s.delete(role)
+
+    # -- OIDC providers (IAM objects) ---------------------------------------------
+
+    def oidc_provider_arn(self, url: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:oidc-provider/{url}"
+
+    def create_oidc_provider(
+        self,
+        url: str,
+        client_ids: list[str],
+        thumbprints: list[str],
+        tags: dict[str, str] | None = None,
+    ) -> OidcProvider:
+        """`url` is the issuer without its scheme (host and path), as IAM keys it."""
+        row = OidcProvider(
+            account_id=self.account_id,
+            url=url,
+            client_ids=list(client_ids),
+            thumbprints=list(thumbprints),
+            tags=dict(tags or {}),
+        )
+        with self._write() as s:
+            if s.get(OidcProvider, (self.account_id, url)) is not None:
+                raise EntityAlreadyExists(f"Provider with url https://{url} already exists.")
+            s.add(row)
+        return row
+
+    def get_oidc_provider(self, url: str) -> OidcProvider:
+        with self._read() as s:
+            row = s.get(OidcProvider, (self.account_id, url))
+            if row is None:
+                raise NoSuchEntity(
+                    f"OpenIDConnect Provider not found for arn {self.oidc_provider_arn(url)}"
+                )
+            return row
+
+    def list_oidc_providers(self) -> list[OidcProvider]:
+        with self._read() as s:
+            stmt = select(OidcProvider).where(OidcProvider.account_id == self.account_id)
+            return list(s.exec(stmt.order_by(OidcProvider.url)))
+
+    def update_oidc_provider(self, url: str, **changes: Any) -> OidcProvider:
+        allowed = {"client_ids", "thumbprints", "tags"}
+        if not set(changes) <= allowed:
+            raise InvalidInput(f"cannot change {sorted(set(changes) - allowed)}")
+        with self._write() as s:
+            row = s.get(OidcProvider, (self.account_id, url))
+            if row is None:
+                raise NoSuchEntity(
+                    f"OpenIDConnect Provider not found for arn {self.oidc_provider_arn(url)}"
+                )
+            for key, value in changes.items():
+                setattr(row, key, value)
+            s.add(row)
+            return row
+
+    def delete_oidc_provider(self, url: str) -> None:
+        with self._write() as s:
+            row = s.get(OidcProvider, (self.account_id, url))
+            if row is None:
+                raise NoSuchEntity(
+                    f"OpenIDConnect Provider not found for arn {self.oidc_provider_arn(url)}"
+                )
+            s.delete(row)
 
     # -- bucket policies ----------------------------------------------------------
 

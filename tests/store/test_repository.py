@@ -192,3 +192,17 @@ def test_concurrent_creates_leave_a_consistent_store(repo: Repository) -> None:
     assert len(repo.list_users()) == 21
     assert repo.attachment_count(arn) == 20
     assert results.count("limit") == 4 and len(repo.list_access_keys("keys")) == 2
+
+
+def test_oidc_providers(repo: Repository) -> None:
+    url = "keycloak.example.org/realms/storage"
+    repo.create_oidc_provider(url, ["iamgw"], ["a" * 40])
+    with pytest.raises(EntityAlreadyExists):
+        repo.create_oidc_provider(url, ["other"], [])
+    assert repo.get_oidc_provider(url).client_ids == ["iamgw"]
+    repo.update_oidc_provider(url, client_ids=["iamgw", "console"])
+    assert [p.url for p in repo.list_oidc_providers()] == [url]
+    assert repo.oidc_provider_arn(url).endswith(f":oidc-provider/{url}")
+    repo.delete_oidc_provider(url)
+    with pytest.raises(NoSuchEntity):
+        repo.get_oidc_provider(url)
