@@ -134,7 +134,7 @@ class Access:
             identity.policies,
             bucket_policy,
             boundary=identity.boundary,
-            session_policy=identity.session_policies[0] if identity.session_policies else None,
+            session_policy=identity.session_policies or None,
         )
 
     async def _ensure(self, identity: Identity) -> None:

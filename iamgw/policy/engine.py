@@ -90,6 +90,12 @@ class Engine:
         # A boundary or session policy that does not exist allows nothing.
         return [policy] if policy is not None else [_NOTHING]
 
+    def _limits(self, refs: PolicyRef | Sequence[PolicyRef] | None) -> list[Policy]:
+        # Several session policies (an inline Policy and PolicyArns): each must allow.
+        if refs is None:
+            return []
+        return [p for ref in _level(refs) for p in self._limit(ref)]
+
     def evaluate(
         self,
         request: Request,
@@ -97,7 +103,7 @@ class Engine:
         resource_policy: PolicyRef | None = None,
         *,
         boundary: PolicyRef | None = None,
-        session_policy: PolicyRef | None = None,
+        session_policy: PolicyRef | Sequence[PolicyRef] | None = None,
         scps: Sequence[PolicyRef | Sequence[PolicyRef]] = (),
         rcps: Sequence[PolicyRef | Sequence[PolicyRef]] = (),
         endpoint_policies: Sequence[PolicyRef] = (),
@@ -112,7 +118,7 @@ class Engine:
             _refs(identity),
             _ref(resource_policy),
             _ref(boundary),
-            _ref(session_policy),
+            _refs(_level(session_policy)) if session_policy is not None else None,
             tuple(_refs(_level(level)) for level in scps),
             tuple(_refs(_level(level)) for level in rcps),
             _refs(endpoint_policies),
@@ -127,7 +133,7 @@ class Engine:
             self._resolve(identity),
             self._resolve([resource_policy]) if resource_policy is not None else None,
             boundaries=self._limit(boundary),
-            session_policies=self._limit(session_policy),
+            session_policies=self._limits(session_policy),
             scps=[self._resolve(_level(level)) for level in scps],
             rcps=[self._resolve(_level(level)) for level in rcps],
             endpoint_policies=self._resolve(endpoint_policies),

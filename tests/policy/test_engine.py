@@ -147,3 +147,25 @@ def test_account_in_request_key() -> None:
     a = Request("s3:GetObject", OBJECT, ALICE, resource_account=ACCOUNT)
     b = Request("s3:GetObject", OBJECT, ALICE, resource_account="999999999999")
     assert a.key != b.key
+
+
+def test_every_session_policy_must_allow() -> None:
+    from iamgw.policy import Engine, Request
+
+    engine = Engine()
+    allow_all = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    only_get = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    engine.put("id", allow_all)
+    engine.put("s1", allow_all, "session")
+    engine.put("s2", only_get, "session")
+    get = Request("s3:GetObject", "arn:aws:s3:::b/k", "arn:aws:iam::000000000000:user/a")
+    put = Request("s3:PutObject", "arn:aws:s3:::b/k", "arn:aws:iam::000000000000:user/a")
+    assert engine.evaluate(get, ["id"], session_policy=["s1", "s2"]).allowed
+    assert not engine.evaluate(put, ["id"], session_policy=["s1", "s2"]).allowed
+    assert engine.evaluate(put, ["id"], session_policy="s1").allowed
