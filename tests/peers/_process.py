@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -40,10 +41,17 @@ def log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
 
+def _die_with_parent() -> None:
+    # Linux: the peer gets SIGTERM if pytest dies without its teardown (even by SIGKILL).
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def spawn(
     args: Sequence[str], log_file: Path, *, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a peer with stdout and stderr appended to `log_file`, in its own process group."""
+    """Start a peer with its output appended to `log_file`, in its own session (so that
+    Ctrl-C reaches pytest's teardown first), and tied to this process's life."""
     with log_file.open("ab") as out:
         return subprocess.Popen(
             list(args),
@@ -52,6 +60,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
 
 
