@@ -232,6 +232,11 @@ def test_oidc_key_rotation_second_issuer_and_restart(
         other.stop()
 
 
+def test_oidc_start_failure_names_the_cause(oidc_provider: OidcProvider, tmp_path: Path) -> None:
+    with pytest.raises(PeerError, match=r"failed to start(.|\n)*EADDRINUSE"):
+        start_oidc_provider(tmp_path, port=oidc_provider.port)
+
+
 # ---- slapd ----------------------------------------------------------------------------
 
 

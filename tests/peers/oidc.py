@@ -286,6 +286,9 @@ def _start(tmpdir: Path, port: int, realm_path: Path, keys_path: Path) -> OidcPr
 
     def ready() -> bool:
         try:
+            health = httpx.get(f"{provider.base_url}/test/health", timeout=2).json()
+            if health.get("pid") != process.pid:  # another server holds the port
+                return False
             return provider.discovery().get("issuer") == provider.issuer
         except (httpx.HTTPError, ValueError):
             return False

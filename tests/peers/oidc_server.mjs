@@ -7,7 +7,7 @@
 //
 // Test-only routes (loopback only, outside the issuer path):
 //   POST /test/rotate-keys {"keep_old": bool}  new signing key; returns {kid}
-//   GET  /test/health                          200 "ok"
+//   GET  /test/health                          {"pid": ..., "issuer": ...}
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -350,8 +350,9 @@ function userinfo(req, res) {
 
 async function testRoute(req, res, url) {
   if (url.pathname === '/test/health') {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('ok');
+    // The pid tells the starter that this process, not another, holds the port.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ pid: process.pid, issuer }));
     return;
   }
   if (url.pathname === '/test/rotate-keys' && req.method === 'POST') {

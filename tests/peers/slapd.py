@@ -238,11 +238,14 @@ def _start(slapd: str, data_dir: Path, base_dn: str) -> Slapd:
     )
 
     def ready() -> bool:
+        # Binding with this instance's own rootpw proves it is ours that holds the port.
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
+                pass
+            server._tool("ldapwhoami")
+        except (OSError, PeerError):
             return False
+        return True
 
     wait_ready("slapd", process, log_file, ready, timeout=20)
     return server
