@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,14 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+# Set while a write transaction runs (see repository._WriteTransaction).
+WRITING: ContextVar[bool] = ContextVar("iamgw_store_writing", default=False)
+
+
 def _sqlite_immediate_transactions(engine: Engine) -> None:
     # SQLite: a deferred transaction that reads then writes fails with "database is
-    # locked" under concurrency; BEGIN IMMEDIATE serialises writers instead.
+    # locked" under concurrency; BEGIN IMMEDIATE serialises writers instead. Readers
+    # keep a plain BEGIN: in WAL mode they never wait for a writer.
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -54,7 +60,7 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if WRITING.get() else "BEGIN")
 
 
 @contextmanager
@@ -63,6 +69,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
+    except OperationalError as exc:
+        raise StoreUnavailable("the IAM store is unavailable") from exc
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    """One value from one query, without an ORM session: for hot paths."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
     except OperationalError as exc:
         raise StoreUnavailable("the IAM store is unavailable") from exc
 

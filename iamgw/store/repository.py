@@ -110,9 +110,13 @@ class Repository:
         return database.transaction(self.engine)
 
     def generation(self) -> int:
-        with self._read() as s:
-            row = s.get(StoreGeneration, self.account_id)
-            return row.generation if row else 0
+        """Read on every request (cache invalidation): one plain query, no ORM."""
+        value = database.scalar(
+            self.engine,
+            "SELECT generation FROM store_generation WHERE account_id = :a",
+            a=self.account_id,
+        )
+        return int(value or 0)
 
     def _one(self, s: Session, model: type[Row], what: str, *where: Any) -> Row:
         row = s.exec(select(model).where(*where)).first()
@@ -996,6 +1000,7 @@ class _WriteTransaction:
         self.repo = repo
 
     def __enter__(self) -> _Session:
+        self.writing = database.WRITING.set(True)
         self.session = _Session(self.repo.engine, expire_on_commit=False)
         self.tx = self.session.begin()
         return self.session
@@ -1014,6 +1019,7 @@ class _WriteTransaction:
             raise StoreUnavailable("the IAM store is unavailable") from err
         finally:
             self.session.close()
+            database.WRITING.reset(self.writing)
 
     def _bump(self) -> None:
         s, account = self.session, self.repo.account_id
