@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import boto3
 import httpx
@@ -142,6 +144,31 @@ def test_oidc_client_secret_post_is_accepted(oidc_provider: OidcProvider) -> Non
     }
     response = httpx.post(oidc_provider.token_endpoint, data=form, timeout=5)
     assert response.status_code == 200, response.text
+
+
+def test_oidc_sso_session_and_logout(oidc_provider: OidcProvider) -> None:
+    back = "http://127.0.0.1:45678/iamgw/"  # registered on port 9000; loopback: any port
+    with httpx.Client(timeout=5) as browser:
+        id_token = oidc_provider.token_for("alice", http=browser)["id_token"]
+        # The session cookie logs alice in again without her password.
+        again = oidc_provider.token_for("alice", "unused", http=browser)
+        assert verify(oidc_provider, again["id_token"])["preferred_username"] == "alice"
+
+        params = {"id_token_hint": id_token, "post_logout_redirect_uri": back}
+        page = browser.get(oidc_provider.end_session_endpoint, params=params)
+        assert page.status_code == 200 and 'id="kc-logout"' in page.text
+        assert "https://" not in page.text  # nothing for a browser to fetch off loopback
+        action = re.search(r'action="([^"]+)"', page.text)
+        xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text)
+        assert action and xsrf
+        done = browser.post(
+            urljoin(str(page.url), action.group(1)),
+            data={"xsrf": xsrf.group(1), "logout": "yes"},
+        )
+        assert done.is_redirect and done.headers["location"] == back
+        # Logged out: the password is needed again.
+        with pytest.raises(PeerError, match="refused"):
+            oidc_provider.token_for("alice", "unused", http=browser)
 
 
 def test_oidc_wrong_password_is_refused(oidc_provider: OidcProvider) -> None:

@@ -10,6 +10,7 @@ service-account user. The login page has Keycloak's ids (`#username`, `#password
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
@@ -69,6 +70,10 @@ class OidcProvider:
         return f"{self.issuer}/auth"
 
     @property
+    def end_session_endpoint(self) -> str:
+        return f"{self.issuer}/session/end"
+
+    @property
     def userinfo_endpoint(self) -> str:
         return f"{self.issuer}/me"
 
@@ -110,10 +115,13 @@ class OidcProvider:
         *,
         scope: str = "openid profile email",
         redirect_uri: str | None = None,
+        http: httpx.Client | None = None,
     ) -> dict[str, Any]:
         """Log `username` in (login form, PKCE, code exchange); the token response as a dict.
 
-        `password` defaults to the realm's. Raises `PeerError` when the login is refused.
+        `password` defaults to the realm's. Pass `http` (an `httpx.Client`, which keeps the
+        cookies) to act as one browser: a second call then rides the provider's SSO session.
+        Raises `PeerError` when the login is refused.
         """
         if password is None:
             password = self.users[username]
@@ -130,8 +138,10 @@ class OidcProvider:
             "code_challenge": challenge.rstrip(b"=").decode(),
             "code_challenge_method": "S256",
         }
-        with httpx.Client(follow_redirects=False, timeout=10) as http:
-            response = http.get(self.authorization_endpoint, params=params)
+        with contextlib.ExitStack() as stack:
+            if http is None:
+                http = stack.enter_context(httpx.Client(timeout=10))
+            response = http.get(self.authorization_endpoint, params=params, follow_redirects=False)
             code = None
             for _ in range(10):
                 if response.is_redirect:
@@ -142,12 +152,14 @@ class OidcProvider:
                             raise PeerError(f"authorization refused: {query}")
                         code = query["code"][0]
                         break
-                    response = http.get(location)
+                    response = http.get(location, follow_redirects=False)
                 elif response.status_code == 200 and 'id="kc-form-login"' in response.text:
                     if 'id="input-error"' in response.text:
                         raise PeerError(f"login of {username!r} refused by {self.issuer}")
                     response = http.post(
-                        str(response.url), data={"username": username, "password": password}
+                        str(response.url),
+                        data={"username": username, "password": password},
+                        follow_redirects=False,
                     )
                 else:
                     raise PeerError(

@@ -174,7 +174,27 @@ function buildProvider(jwks) {
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      // Own pages: the defaults load web fonts from the internet, and tests stay on loopback.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx, form) {
+          // As Keycloak: with an id_token_hint the logout needs no confirmation click.
+          const auto = ctx.oidc.params.id_token_hint
+            ? `<script>document.getElementById('kc-logout').click();</script>`
+            : '';
+          ctx.type = 'html';
+          ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Logging out</title></head><body>
+<h1 id="kc-page-title">Do you want to log out?</h1>
+${form}
+<button id="kc-logout" type="submit" form="op.logoutForm" name="logout" value="yes">Logout</button>
+${auto}
+</body></html>`;
+        },
+        postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Logged out</title></head><body><h1 id="kc-page-title">You are logged out</h1></body></html>';
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => resourceIndicator,
