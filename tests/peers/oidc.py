@@ -50,6 +50,11 @@ class OidcProvider:
         return self.process.pid
 
     @property
+    def data_dir(self) -> Path:
+        """Where the log (`oidc.log`) and, by default, the signing keys (`jwks.json`) are."""
+        return self.log_file.parent
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
