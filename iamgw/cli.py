@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("IAMGW_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health check is noise
+    # A line per health check (httpx) or per loaded policy model (casbin) is noise.
+    for noisy in ("httpx", "casbin"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (StartupError, ConfigError, StoreError, EmbeddedNodeError, DataDirError) as exc:
