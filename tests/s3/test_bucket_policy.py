@@ -136,3 +136,11 @@ def test_only_allowed_users_manage_policies(gateway, site) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as info:
         s3.delete_bucket_policy(Bucket=site)
     assert info.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_virtual_host_style_addressing(gateway, site) -> None:
+    port = gateway.url.rsplit(":", 1)[1]
+    r = httpx.get(f"{gateway.url}/public/index.html", headers={"Host": f"site.127.0.0.1:{port}"})
+    assert r.status_code == 200 and r.content == b"<h1>hi</h1>"
+    r = httpx.get(f"{gateway.url}/private/key.pem", headers={"Host": f"site.127.0.0.1:{port}"})
+    assert r.status_code == 403
