@@ -1,16 +1,66 @@
 """AWS Identity and Access Management, Query API version 2010-05-08.
 
 https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html
+
+`handle` answers one IAM call: SigV4 (service `iam`) identifies the caller,
+the action's handler checks its parameters as IAM does, authorises
+`iam:<Action>` on the entity's ARN by policy, and makes its change in one
+store transaction; the answer is AWS's XML. Actions: users, access keys,
+groups, managed policies and versions, attachments, inline policies,
+permissions boundaries, roles, OpenID Connect providers and the policy
+simulator (see docs/iam.md).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw.errors import QueryNotImplemented
+from iamgw.errors import InvalidAction
+from iamgw.identity import Identity, IdentityKind
+from iamgw.queryapi import authenticate, xml_response
+from iamgw.store import StoreError, StoreUnavailable
 
-__all__ = ["handle"]
+from . import attachments, groups, keys, oidc, policies, roles, simulate, users  # noqa: F401
+from .call import Call
+from .errors import IAM_NS, MissingAuthenticationToken, from_store
+from .params import Params
+from .registry import ACTIONS
+
+__all__ = ["ACTIONS", "IAM_NS", "handle"]
 
 
 async def handle(request: Request, params: dict[str, str]) -> Response:
-    """Answer one IAM action. The actions land with the IAM issue; until then, NotImplemented."""
-    raise QueryNotImplemented(f"IAM action {params.get('Action', '')!r} is not implemented yet.")
+    """Answer one IAM action (the app routes `Version=2010-05-08` here)."""
+    identity = await authenticate(request, "iam")
+    if identity is None:
+        raise MissingAuthenticationToken()
+    name = params.get("Action", "")
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise InvalidAction(f"Could not find operation {name} for version 2010-05-08")
+    gateway = request.app.state.gateway
+    call = Call(name, Params(params), identity, gateway.repo, gateway.access)
+    result = await run_in_threadpool(_run, handler, call, gateway.settings.server.region)
+    request_id = request.scope.get("iamgw.request_id", "")
+    return xml_response(name, IAM_NS, request_id, result)
+
+
+def _run(handler: Any, call: Call, region: str) -> dict[str, Any] | None:
+    _record_use(call.identity, call, region)
+    try:
+        result: dict[str, Any] | None = handler(call)
+    except StoreUnavailable:
+        raise
+    except StoreError as exc:
+        raise from_store(exc) from exc
+    return result
+
+
+def _record_use(identity: Identity, call: Call, region: str) -> None:
+    # GetAccessKeyLastUsed: IAM calls signed with a user's long-term key.
+    if identity.kind is IdentityKind.USER and identity.access_key:
+        call.repo.record_key_use(identity.access_key, "iam", region)

@@ -51,6 +51,8 @@ from .tables import (
 PRINCIPAL_TYPES = ("user", "group", "role")
 MAX_ACCESS_KEYS = 2  # IAM quota: access keys per user
 MAX_POLICY_VERSIONS = 5  # IAM quota: versions per managed policy
+MAX_ATTACHED_POLICIES = 10  # IAM quota: managed policies attached per user, group or role
+MAX_TAGS = 50  # IAM quota: tags per user or role
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 Row = TypeVar("Row", bound=SQLModel)
@@ -126,7 +128,14 @@ class Repository:
 
     # -- users --------------------------------------------------------------
 
-    def create_user(self, name: str, path: str = "/", tags: dict[str, str] | None = None) -> User:
+    def create_user(
+        self,
+        name: str,
+        path: str = "/",
+        tags: dict[str, str] | None = None,
+        permissions_boundary: str | None = None,
+    ) -> User:
+        """A new user; the boundary (a managed policy's ARN) is checked in the same transaction."""
         user = User(
             account_id=self.account_id,
             name=name,
@@ -136,6 +145,8 @@ class Repository:
             tags=dict(tags or {}),
         )
         with self._write() as s:
+            if permissions_boundary is not None:
+                user.permissions_boundary = self.policy_arn(self._policy(s, permissions_boundary))
             s.add(user)
             s.flush_unique(f"User with name {name} already exists.")
         return user
@@ -221,8 +232,8 @@ class Repository:
         with self._write() as s:
             user = self._user(s, name)
             user.tags = {**user.tags, **tags}
-            if len(user.tags) > 50:
-                raise LimitExceeded("Cannot exceed quota for TagsPerUser: 50.")
+            if len(user.tags) > MAX_TAGS:
+                raise LimitExceeded(f"Cannot exceed quota for TagsPerUser: {MAX_TAGS}.")
             s.add(user)
 
     def remove_user_tags(self, name: str, keys: Iterable[str]) -> None:
@@ -299,6 +310,14 @@ class Repository:
         if key is None or key.account_id != self.account_id:
             return None
         return key, self.master_key.open(key.secret_sealed, key_id.encode()).decode()
+
+    def access_key_owner(self, key_id: str) -> AccessKey:
+        """The key's row (its secret stays sealed); NoSuchEntity when unknown."""
+        with self._read() as s:
+            key = s.get(AccessKey, key_id)
+        if key is None or key.account_id != self.account_id:
+            raise NoSuchEntity(f"The Access Key with id {key_id} cannot be found.")
+        return key
 
     def record_key_use(self, key_id: str, service: str, region: str) -> None:
         with database.transaction(self.engine) as s:  # not a policy change: no generation bump
@@ -496,6 +515,28 @@ class Repository:
                 policies = [p for p in policies if self.policy_arn(p) in attached]
             return policies
 
+    def policy_usage(self) -> dict[str, tuple[int, int]]:
+        """{policy ARN: (attachments, uses as a permissions boundary)}, in one read."""
+        usage: dict[str, list[int]] = {}
+        with self._read() as s:
+            stmt = (
+                select(PolicyAttachment.policy_arn, func.count())
+                .where(PolicyAttachment.account_id == self.account_id)
+                .group_by(PolicyAttachment.policy_arn)
+            )
+            for arn, n in s.exec(stmt):
+                usage.setdefault(arn, [0, 0])[0] = int(n)
+            for model in (User, Role):
+                bstmt = (
+                    select(model.permissions_boundary, func.count())
+                    .where(model.account_id == self.account_id)
+                    .where(col(model.permissions_boundary).is_not(None))
+                    .group_by(model.permissions_boundary)
+                )
+                for arn, n in s.exec(bstmt):
+                    usage.setdefault(arn, [0, 0])[1] += int(n)
+        return {arn: (a, b) for arn, (a, b) in usage.items()}
+
     def attachment_count(self, arn: str) -> int:
         with self._read() as s:
             return _count(
@@ -653,6 +694,18 @@ class Repository:
             policy = self._policy(s, arn)
             key = (self.account_id, ptype, principal.name, self.policy_arn(policy))
             if s.get(PolicyAttachment, key) is None:
+                s.lock(principal)  # concurrent attaches must not pass the quota together
+                held = _count(
+                    s,
+                    PolicyAttachment,
+                    PolicyAttachment.account_id == self.account_id,
+                    _principal(PolicyAttachment, ptype, principal.name),
+                )
+                if held >= MAX_ATTACHED_POLICIES:
+                    raise LimitExceeded(
+                        f"Cannot exceed quota for PoliciesPer{ptype.capitalize()}: "
+                        f"{MAX_ATTACHED_POLICIES}."
+                    )
                 s.add(
                     PolicyAttachment(
                         account_id=self.account_id,
@@ -741,6 +794,7 @@ class Repository:
         description: str = "",
         max_session_duration: int = 3600,
         tags: dict[str, str] | None = None,
+        permissions_boundary: str | None = None,
     ) -> Role:
         role = Role(
             account_id=self.account_id,
@@ -754,6 +808,8 @@ class Repository:
             tags=dict(tags or {}),
         )
         with self._write() as s:
+            if permissions_boundary is not None:
+                role.permissions_boundary = self.policy_arn(self._policy(s, permissions_boundary))
             s.add(role)
             s.flush_unique(f"Role with name {name} already exists.")
         return role
@@ -788,6 +844,21 @@ class Repository:
                 setattr(role, key, value)
             s.add(role)
             return role
+
+    def set_role_tags(self, name: str, tags: dict[str, str]) -> None:
+        with self._write() as s:
+            role = self._role(s, name)
+            role.tags = {**role.tags, **tags}
+            if len(role.tags) > MAX_TAGS:
+                raise LimitExceeded(f"Cannot exceed quota for TagsPerRole: {MAX_TAGS}.")
+            s.add(role)
+
+    def remove_role_tags(self, name: str, keys: Iterable[str]) -> None:
+        with self._write() as s:
+            role = self._role(s, name)
+            drop = set(keys)
+            role.tags = {k: v for k, v in role.tags.items() if k not in drop}
+            s.add(role)
 
     def delete_role(self, name: str) -> None:
         with self._write() as s:

@@ -1,0 +1,108 @@
+"""One IAM call: who asks, its parameters, the store, and its authorisation.
+
+Every IAM action is itself decided by policy, as in AWS: `iam:<Action>` on the
+ARN of the entity it acts on (Service Authorization Reference, "Actions defined
+by AWS Identity and Access Management"), with the IAM condition keys the action
+supports (`iam:PolicyARN`, `iam:PermissionsBoundary`, `aws:RequestTag/...`,
+`aws:TagKeys`). Root may do everything. Handlers run in a worker thread; the
+decision itself runs on the event loop, where the gateway's engine lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.from_thread
+
+from iamgw.identity import Access, Identity, IdentityKind
+from iamgw.policy import Decision, Outcome
+from iamgw.store import NoSuchEntity, Repository
+
+from .errors import AccessDenied, InvalidInput
+from .params import Params
+
+
+@dataclass
+class Call:
+    action: str
+    params: Params
+    identity: Identity
+    repo: Repository
+    access: Access
+
+    @property
+    def account(self) -> str:
+        return self.repo.account_id
+
+    # -- ARNs (IAM User Guide, "IAM identifiers": the path is part of the ARN) ---
+
+    def arn(self, kind: str, name: str, path: str = "/") -> str:
+        return f"arn:aws:iam::{self.account}:{kind}{path}{name}"
+
+    def user_arn(self, name: str) -> str:
+        return self.arn("user", name, self._path(self.repo.get_user, name))
+
+    def group_arn(self, name: str) -> str:
+        return self.arn("group", name, self._path(lambda n: self.repo.get_group(n)[0], name))
+
+    def role_arn(self, name: str) -> str:
+        return self.arn("role", name, self._path(self.repo.get_role, name))
+
+    @staticmethod
+    def _path(get: Any, name: str) -> str:
+        # An entity that does not exist is authorised under the root path: the
+        # caller then learns NoSuchEntity only if it may act on that name.
+        try:
+            return str(get(name).path)
+        except NoSuchEntity:
+            return "/"
+
+    def caller_user(self, name: str | None) -> str:
+        """The user an action names, or the calling user when it names none (as IAM does)."""
+        if name:
+            return name
+        if self.identity.kind is IdentityKind.USER and self.identity.username:
+            return self.identity.username
+        raise InvalidInput("Must specify userName when calling with non-User credentials")
+
+    def boundary_of(self, kind: str, name: str) -> str | None:
+        try:
+            row = self.repo.get_user(name) if kind == "user" else self.repo.get_role(name)
+        except NoSuchEntity:
+            return None
+        return row.permissions_boundary
+
+    # -- authorisation ----------------------------------------------------------
+
+    def authorize(self, resource: str, context: dict[str, Any] | None = None) -> None:
+        """Raise AccessDenied unless the caller may do this call's action on `resource`."""
+        if self.identity.is_root:
+            return
+        action = f"iam:{self.action}"
+        ctx = {k: v for k, v in (context or {}).items() if v is not None}
+        decision: Decision = anyio.from_thread.run(
+            self.access.decide, self.identity, action, resource, ctx
+        )
+        if decision.allowed:
+            return
+        who = self.identity.arn or "anonymous"
+        if decision.outcome is Outcome.EXPLICITLY_DENIED:
+            why = f"with an explicit deny in a {_kind(decision)} policy"
+        elif decision.blocked_by:
+            why = f"because no {_kind(decision)} policy allows the {action} action"
+        else:
+            why = f"because no identity-based policy allows the {action} action"
+        raise AccessDenied(
+            f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+        )
+
+
+def _kind(decision: Decision) -> str:
+    ptype = decision.policy_type or (decision.blocked_by[0] if decision.blocked_by else None)
+    return {
+        "identity": "identity-based",
+        "boundary": "permissions boundary",
+        "session": "session",
+        "resource": "resource-based",
+    }.get(str(ptype), "identity-based")

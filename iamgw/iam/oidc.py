@@ -1,0 +1,83 @@
+"""OpenID Connect providers as IAM objects: CreateOpenIDConnectProvider,
+GetOpenIDConnectProvider, ListOpenIDConnectProviders, DeleteOpenIDConnectProvider
+(IAM API Reference). They stand beside the `[[oidc]]` entries of the configuration;
+the ARN is `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH` (the URL without scheme)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import shapes
+from .call import Call
+from .errors import InvalidInput, ValidationError
+from .params import THUMBPRINT
+from .registry import action, tag_context
+
+MAX_CLIENT_IDS, MAX_THUMBPRINTS = 100, 5
+
+
+def _url_of(call: Call, arn: str) -> str:
+    prefix = f"arn:aws:iam::{call.account}:oidc-provider/"
+    if not arn.startswith(prefix) or len(arn) == len(prefix):
+        raise InvalidInput(f"Invalid OpenIDConnectProviderArn: {arn}")
+    return arn[len(prefix) :]
+
+
+@action("CreateOpenIDConnectProvider")
+def create_provider(call: Call) -> dict[str, Any]:
+    p = call.params
+    url = p.text("Url", "url", required=True, max_len=255) or ""
+    if not url.lower().startswith("https://") or len(url) <= len("https://"):
+        raise ValidationError("Invalid URL: the provider URL must begin with https://")
+    client_ids = p.members("ClientIDList")
+    thumbprints = p.members("ThumbprintList")
+    if len(client_ids) > MAX_CLIENT_IDS:
+        raise InvalidInput(
+            f"Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: {MAX_CLIENT_IDS}"
+        )
+    if len(thumbprints) > MAX_THUMBPRINTS:
+        raise InvalidInput(
+            f"Thumbprint list must contain fewer than {MAX_THUMBPRINTS + 1} entries."
+        )
+    for thumbprint in thumbprints:
+        if not THUMBPRINT.fullmatch(thumbprint):
+            raise ValidationError(f"Thumbprint {thumbprint} must be 40 hexadecimal characters.")
+    for client_id in client_ids:
+        if not 1 <= len(client_id) <= 255:
+            raise ValidationError("Client IDs must be between 1 and 255 characters long.")
+    tags = p.tags()
+    key = url[len("https://") :].rstrip("/")
+    arn = call.repo.oidc_provider_arn(key)
+    call.authorize(arn, tag_context(tags))
+    call.repo.create_oidc_provider(key, client_ids, thumbprints, tags)
+    return {"OpenIDConnectProviderArn": arn, "Tags": shapes.tag_list(tags) or None}
+
+
+@action("GetOpenIDConnectProvider")
+def get_provider(call: Call) -> dict[str, Any]:
+    arn = call.params.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn")
+    call.authorize(arn)
+    row = call.repo.get_oidc_provider(_url_of(call, arn))
+    return {
+        "Url": row.url,
+        "ClientIDList": list(row.client_ids),
+        "ThumbprintList": list(row.thumbprints),
+        "CreateDate": shapes.when(row.created),
+        "Tags": shapes.tag_list(row.tags) or None,
+    }
+
+
+@action("ListOpenIDConnectProviders")
+def list_providers(call: Call) -> dict[str, Any]:
+    call.authorize("*")
+    rows = call.repo.list_oidc_providers()
+    return {
+        "OpenIDConnectProviderList": [{"Arn": call.repo.oidc_provider_arn(r.url)} for r in rows]
+    }
+
+
+@action("DeleteOpenIDConnectProvider")
+def delete_provider(call: Call) -> None:
+    arn = call.params.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn")
+    call.authorize(arn)
+    call.repo.delete_oidc_provider(_url_of(call, arn))

@@ -1,0 +1,142 @@
+"""Managed policies and their versions: CreatePolicy, GetPolicy, ListPolicies,
+DeletePolicy, CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions,
+SetDefaultPolicyVersion, DeletePolicyVersion (IAM API Reference).
+
+The canned policies of `policies/` are the AWS-managed policies of iamgw:
+`ListPolicies --scope AWS` lists them, `--scope Local` the ones created here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamgw.policy import MalformedPolicyDocument as PolicyDocumentError
+from iamgw.policy import PolicyKind, parse_policy
+
+from . import shapes
+from .call import Call
+from .errors import from_policy
+from .params import POLICY_NAME, paginate
+from .registry import action
+
+
+def check_document(text: str, kind: PolicyKind = PolicyKind.IDENTITY,
+                   max_size: int | None = None) -> str:  # fmt: skip
+    """The document if IAM would accept it; MalformedPolicyDocument (with the path) if not."""
+    try:
+        parse_policy(text, kind, max_size=max_size)
+    except PolicyDocumentError as exc:
+        raise from_policy(exc) from None
+    return text
+
+
+def _arn(call: Call) -> str:
+    return call.params.arn("PolicyArn", "policyArn")
+
+
+@action("CreatePolicy")
+def create_policy(call: Call) -> dict[str, Any]:
+    p = call.params
+    name = p.name("PolicyName", "policyName", POLICY_NAME)
+    path = p.path()
+    document = p.document("PolicyDocument", "policyDocument")
+    description = p.description() or ""
+    p.tags()  # validated as IAM does; managed policies keep no tags in iamgw
+    call.authorize(f"arn:aws:iam::{call.account}:policy{path}{name}")
+    check_document(document)
+    row = call.repo.create_policy(name, document, path, description)
+    return {"Policy": shapes.policy(call.repo, row)}
+
+
+@action("GetPolicy")
+def get_policy(call: Call) -> dict[str, Any]:
+    arn = _arn(call)
+    call.authorize(arn)
+    row = call.repo.get_policy(arn)
+    usage = call.repo.policy_usage().get(call.repo.policy_arn(row), (0, 0))
+    return {"Policy": shapes.policy(call.repo, row, usage, description=True)}
+
+
+@action("ListPolicies")
+def list_policies(call: Call) -> dict[str, Any]:
+    p = call.params
+    scope = p.choice("Scope", "scope", ("All", "AWS", "Local"), "All")
+    only_attached = p.boolean("OnlyAttached")
+    prefix = p.path_prefix()
+    call.authorize("*")
+    rows = call.repo.list_policies(prefix, only_attached)
+    if scope != "All":
+        canned = scope == "AWS"
+        rows = [r for r in rows if (r.source == "canned") == canned]
+    usage = call.repo.policy_usage()
+    return paginate(
+        rows,
+        p,
+        lambda r: r.name_key,
+        "Policies",
+        lambda r: shapes.policy(call.repo, r, usage.get(call.repo.policy_arn(r), (0, 0))),
+    )
+
+
+@action("DeletePolicy")
+def delete_policy(call: Call) -> None:
+    arn = _arn(call)
+    call.authorize(arn)
+    call.repo.delete_policy(arn)
+
+
+@action("CreatePolicyVersion")
+def create_policy_version(call: Call) -> dict[str, Any]:
+    arn = _arn(call)
+    document = call.params.document("PolicyDocument", "policyDocument")
+    set_default = call.params.boolean("SetAsDefault")
+    call.authorize(arn)
+    check_document(document)
+    row = call.repo.create_policy_version(arn, document, set_default)
+    default = row.version_id if set_default else call.repo.get_policy(arn).default_version
+    return {"PolicyVersion": shapes.policy_version(row, default)}
+
+
+@action("GetPolicyVersion")
+def get_policy_version(call: Call) -> dict[str, Any]:
+    arn = _arn(call)
+    version_id = call.params.version_id()
+    call.authorize(arn)
+    policy = call.repo.get_policy(arn)
+    row = next((v for v in call.repo.list_policy_versions(arn) if v.version_id == version_id),
+               None)  # fmt: skip
+    if row is None:
+        call.repo.policy_document(arn, version_id)  # raises NoSuchEntity with IAM's words
+    return {"PolicyVersion": shapes.policy_version(row, policy.default_version, document=True)}
+
+
+@action("ListPolicyVersions")
+def list_policy_versions(call: Call) -> dict[str, Any]:
+    arn = _arn(call)
+    call.authorize(arn)
+    policy = call.repo.get_policy(arn)
+    rows = call.repo.list_policy_versions(arn)
+    # Newest first, as IAM lists them: the marker key runs the other way.
+    return paginate(
+        rows,
+        call.params,
+        lambda v: f"{10**12 - int(v.version_id[1:]):013d}",
+        "Versions",
+        lambda v: shapes.policy_version(v, policy.default_version),
+    )
+
+
+@action("SetDefaultPolicyVersion")
+def set_default_policy_version(call: Call) -> None:
+    arn = _arn(call)
+    version_id = call.params.version_id()
+    call.authorize(arn)
+    call.repo.set_default_policy_version(arn, version_id)
+
+
+@action("DeletePolicyVersion")
+def delete_policy_version(call: Call) -> None:
+    arn = _arn(call)
+    version_id = call.params.version_id()
+    call.authorize(arn)
+    call.repo.delete_policy_version(arn, version_id)

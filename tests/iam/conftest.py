@@ -1,0 +1,126 @@
+"""Gateways for the IAM tests: one per module and store (SQLite, PostgreSQL), in front
+of the SeaweedFS peer, driven with root's boto3 IAM client and the aws cli."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.gateway_server import GatewayServer, start_gateway
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+ACCOUNT = "000000000000"
+BIN = Path(sys.executable).parent
+
+
+def allow(action: str | list[str], resource: str | list[str] = "*", **extra: Any) -> str:
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def user_arn(name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{ACCOUNT}:user{path}{name}"
+
+
+def policy_arn(name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{ACCOUNT}:policy{path}{name}"
+
+
+@pytest.fixture(scope="session")
+def iam_pg_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL for the IAM tests, dropped at the end."""
+    name = f"iamgw_iam_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - report the server as the reason
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is not usable: {exc}")
+    yield f"{PG_SERVER}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pg_schema_url(base: str) -> str:
+    """A new schema on the test database: one gateway (or replica set) each."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def gw(request: pytest.FixtureRequest, seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
+    extra = {}
+    if request.param == "postgresql":
+        extra["IAMGW_STORE_URL"] = pg_schema_url(request.getfixturevalue("iam_pg_database"))
+    server = start_gateway(
+        tmp_path_factory.mktemp(f"iam-{request.param}"),
+        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
+        extra,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def iam(gw: GatewayServer):
+    return gw.client("iam")
+
+
+@dataclass
+class Keys:
+    key: str
+    secret: str
+
+
+def make_user(iam, name: str, *, policies: list[str] = (), inline: str | None = None,
+              boundary: str | None = None) -> Keys:  # fmt: skip
+    """A user made through the IAM API, with keys."""
+    iam.create_user(UserName=name)
+    for arn in policies:
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    if inline is not None:
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=inline)
+    if boundary is not None:
+        iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
+    created = iam.create_access_key(UserName=name)["AccessKey"]
+    return Keys(created["AccessKeyId"], created["SecretAccessKey"])
+
+
+def client_for(gw: GatewayServer, keys: Keys, service: str = "iam"):
+    return gw.client(service, keys.key, keys.secret)
+
+
+def code(exc_info: pytest.ExceptionInfo) -> str:
+    return exc_info.value.response["Error"]["Code"]
+
+
+def aws(gw: GatewayServer, keys: Keys, *args: str, tmp: Path) -> subprocess.CompletedProcess:
+    """The aws cli, as a user runs it (credentials in the environment, JSON output)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp),
+        "AWS_ACCESS_KEY_ID": keys.key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    return subprocess.run([str(BIN / "aws"), "--endpoint-url", gw.url, "--output", "json", *args],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
