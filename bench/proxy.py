@@ -163,6 +163,7 @@ def start_gateway(node, data_dir: Path) -> tuple[subprocess.Popen, str]:
             "IAMGW_UPSTREAM_ACCESS_KEY": node.access_key,
             "IAMGW_UPSTREAM_SECRET_KEY": node.secret_key,
             "IAMGW_LOG_LEVEL": "WARNING",
+            "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
         }
     )
     proc = subprocess.Popen([sys.executable, "-m", "iamgw.cli", "serve"], env=env)

@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ from iamgw.errors import (
 from iamgw.iam.canned import load_canned_policies
 from iamgw.identity import Access, SessionTokens
 from iamgw.ops import Metrics, healthz, readyz
+from iamgw.ops.audit import Auditor, audit_fields
 from iamgw.queryapi import query_params
 from iamgw.s3.proxy import Proxy
 from iamgw.s3.upstreams import Upstream, UpstreamPool
@@ -63,10 +65,13 @@ class Gateway:
     access: Access
     proxy: Proxy
     tokens: SessionTokens
+    auditor: Auditor
     metrics: Metrics = field(default_factory=Metrics)
 
 
-def create_app(settings: Settings, *, upstream_transport: Any = None) -> Starlette:
+def create_app(
+    settings: Settings, *, upstream_transport: Any = None, audit_transport: Any = None
+) -> Starlette:
     """The gateway for `settings`; `settings.upstream` must name at least one node
     (`iamgw serve` adds the embedded one when the file configures none)."""
     metrics = Metrics()
@@ -85,12 +90,15 @@ def create_app(settings: Settings, *, upstream_transport: Any = None) -> Starlet
         proxy = Proxy(pool, transport=upstream_transport)
         tokens = SessionTokens(master_key)
         access = Access(repo, tokens, root.access_key, root.secret_key)
+        auditor = Auditor(settings.audit.targets, transport=audit_transport)
+        await auditor.start()
         app.state.gateway = Gateway(
-            settings, repo, pool, master_key, root, access, proxy, tokens, metrics
+            settings, repo, pool, master_key, root, access, proxy, tokens, auditor, metrics
         )
         try:
             yield
         finally:
+            await auditor.aclose()
             await proxy.aclose()
             await pool.aclose()
             repo.close()
@@ -123,9 +131,30 @@ async def dispatch(request: Request) -> Response:
     except Exception:  # noqa: BLE001 - never a stack trace to a client; the log keeps it
         log.exception("internal error answering %s %s", request.method, request.url.path)
         response = error_response(request, _internal(api))
+    elapsed = time.perf_counter() - started
     gateway.metrics.requests.labels(api, str(response.status_code)).inc()
-    gateway.metrics.latency.labels(api).observe(time.perf_counter() - started)
+    gateway.metrics.latency.labels(api).observe(elapsed)
+    if api != "ops":
+        gateway.auditor.record(audit_event(request, api, response.status_code, elapsed))
     return response
+
+
+def audit_event(request: Request, api: str, status: int, elapsed: float) -> dict[str, Any]:
+    """Who asked what, and what was decided: never the query (it may hold a signature)."""
+    event: dict[str, Any] = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "request_id": request.scope.get("iamgw.request_id", ""),
+        "api": api,
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "source_ip": request.client.host if request.client else None,
+        "user_agent": request.headers.get("user-agent"),
+        "duration_ms": round(elapsed * 1000, 3),
+        "principal": "anonymous",
+    }
+    event.update(audit_fields(request))
+    return event
 
 
 async def _route(request: Request) -> tuple[str, Any]:

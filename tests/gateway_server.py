@@ -71,6 +71,7 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
         "IAMGW_SERVER_DATA_DIR": str(data_dir),
         "IAMGW_ROOT_ACCESS_KEY": ROOT_KEY,
         "IAMGW_ROOT_SECRET_KEY": ROOT_SECRET,
+        "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
         **(extra_env or {}),
     }
     for i, (endpoint, key, secret) in enumerate(upstreams):

@@ -24,6 +24,7 @@ from iamgw.errors import (
 )
 from iamgw.identity.access import Access
 from iamgw.identity.principals import Identity, anonymous
+from iamgw.ops.audit import audit_fields
 from iamgw.s3 import bucket_ops
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.operations import S3Operation, UnknownOperation, classify, copy_source, object_arn
@@ -83,6 +84,7 @@ async def handle(request: Request) -> Response:
         identity = anonymous(access.account_id)
     else:
         identity = await access.resolve(auth.access_key, auth.security_token)
+        audit_fields(request).update(principal=identity.arn, access_key=auth.access_key)
         signing = verify(
             auth,
             identity.secret_key,
@@ -107,7 +109,7 @@ async def handle(request: Request) -> Response:
 
     context = request_context(request, identity, auth, now)
     context.update(operation.context)
-    await authorize(access, identity, operation, context, headers)
+    await authorize(access, identity, operation, context, headers, audit_fields(request))
 
     if operation.name in bucket_ops.GATEWAY_OPERATIONS:
         return await bucket_ops.handle(gateway, request, operation)
@@ -155,25 +157,38 @@ def request_context(
 
 
 async def authorize(
-    access: Any, identity: Identity, op: S3Operation, context: dict[str, Any], headers: dict
+    access: Any,
+    identity: Identity,
+    op: S3Operation,
+    context: dict[str, Any],
+    headers: dict,
+    audit: dict[str, Any],
 ) -> None:
     """Raise AccessDenied unless policy allows the operation (and a copy's source read)."""
+    audit.update(operation=op.name, action=op.action, resource=op.resource)
     if identity.is_root:
+        audit["decision"] = "Allowed (root)"
         return
     if op.name == "ListBuckets" and identity.arn is None:
         raise AccessDenied()  # S3 lists buckets only for a signed request
     if op.name in ("ListBuckets", "DeleteObjects"):
         return  # decided per bucket / per key by bucket_ops
     decision = await access.decide(identity, op.action, op.resource, context, op.bucket)
+    audit.update(
+        decision=str(decision.outcome), policy=decision.policy, statement=decision.statement
+    )
     if not decision.allowed:
         raise AccessDenied()
     source = copy_source(headers) if op.name in ("CopyObject", "UploadPartCopy") else None
     if source is not None:
         src_bucket, src_key, version = source
         action = "s3:GetObjectVersion" if version else "s3:GetObject"
-        if not (
-            await access.decide(
-                identity, action, object_arn(src_bucket, src_key), context, src_bucket
+        src = object_arn(src_bucket, src_key)
+        read = await access.decide(identity, action, src, context, src_bucket)
+        if not read.allowed:
+            audit.update(
+                decision=f"{read.outcome} ({action} on {src})",
+                policy=read.policy,
+                statement=read.statement,
             )
-        ).allowed:
             raise AccessDenied()
