@@ -1,4 +1,4 @@
-"""The `iamgw` command: serve, policy check/eval, ldap attach-policy.
+"""The `iamgw` command: serve, policy check/eval, ldap attach-policy, revoke.
 
 Startup problems (bad config, unreachable store, port in use, no storage
 node binary) end with one plain line on stderr and exit status 1; usage
@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from iamgw import datadir
@@ -81,6 +82,20 @@ def _parser() -> argparse.ArgumentParser:
     attach.add_argument("policies", nargs="+", metavar="POLICY")
     attach.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
     attach.set_defaults(func=cmd_ldap_attach)
+
+    revoke = sub.add_parser(
+        "revoke", help="revoke temporary credentials (honoured on the next request)"
+    )
+    what = revoke.add_mutually_exclusive_group(required=True)
+    what.add_argument("--session", metavar="SID", help="one session: its ASIA... access key id")
+    what.add_argument(
+        "--user", metavar="ARN", help="every session of a user or role ARN, or a session ARN"
+    )
+    what.add_argument(
+        "--before", metavar="ISO8601", help="every session issued before this time (UTC if naive)"
+    )
+    revoke.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
+    revoke.set_defaults(func=cmd_revoke)
     return parser
 
 
@@ -193,6 +208,36 @@ def cmd_ldap_attach(args: argparse.Namespace) -> int:
             raise StartupError(f"no such policy: {', '.join(unknown)}")
         repo.attach_ldap_policies(dn_type, dn, args.policies)
         print(f"attached {', '.join(args.policies)} to {dn_type} {dn}")
+    finally:
+        repo.close()
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Deny-list temporary credentials in the store: every replica honours it at once."""
+    before = None
+    if args.before is not None:
+        try:
+            before = datetime.fromisoformat(args.before)
+        except ValueError:
+            raise StartupError(f"--before: {args.before!r} is not an ISO 8601 time") from None
+        if before.tzinfo is None:
+            before = before.replace(tzinfo=UTC)
+        before = before.astimezone(UTC)
+    settings = load_settings(args.config)
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings), settings.server.account_id
+    )
+    try:
+        if args.session:
+            repo.revoke("session", args.session)
+            print(f"revoked session {args.session}")
+        elif args.user:
+            repo.revoke("user", args.user)
+            print(f"revoked every session of {args.user} issued until now")
+        else:
+            repo.revoke("before", "", issued_before=before)
+            print(f"revoked every session issued before {args.before}")
     finally:
         repo.close()
     return 0

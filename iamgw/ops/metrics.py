@@ -29,6 +29,19 @@ class Metrics:
             ["endpoint", "state"],
             registry=self.registry,
         )
+        # STS: counted in one place, `iamgw.sts.handle`.
+        self.sts_issued = Counter(
+            "iamgw_sts_credentials_issued",
+            "Temporary credentials issued, by STS action",
+            ["method"],
+            registry=self.registry,
+        )
+        self.sts_failures = Counter(
+            "iamgw_sts_failures",
+            "STS requests refused, by error code",
+            ["reason"],
+            registry=self.registry,
+        )
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,86 @@
+"""AssumeRoleWithWebIdentity: temporary credentials for an OpenID Connect ID token.
+
+https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+The call is not signed: the token is the proof. Modes: see `iamgw.sts.federation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from iamgw.identity.oidc import Provider
+
+from .errors import ValidationError
+from .federation import Federated, audience, federate, find_provider, session_default, verify
+from .response import answer
+from .session import (
+    Issued,
+    duration,
+    issue,
+    packed_percent,
+    require,
+    session_name,
+    session_policies,
+)
+
+ACTION = "AssumeRoleWithWebIdentity"
+
+
+@dataclass
+class FederatedSession:
+    issued: Issued
+    federated: Federated
+    provider: Provider
+    claims: dict[str, Any]
+    packed: int | None
+
+
+async def assume(
+    request: Request, params: dict[str, str], token_param: str, action: str
+) -> FederatedSession:
+    """Verify the token of `token_param` and issue the session (shared with ClientGrants)."""
+    gateway = request.app.state.gateway
+    token = require(params, token_param)
+    if not 4 <= len(token) <= 20000:
+        raise ValidationError(f"{token_param} must be 4 to 20000 characters long.")
+    policies = await session_policies(params, gateway.repo)
+    provider = await find_provider(gateway.settings, gateway.repo, token)
+    claims = await verify(request, provider, token)
+    name = session_name(params, default=session_default(claims))
+    federated = await federate(
+        action,
+        gateway.settings,
+        gateway.repo,
+        provider,
+        claims,
+        params.get("RoleArn", ""),
+        name,
+    )
+    sts = gateway.settings.sts
+    highest = min(sts.max_duration_seconds, federated.max_duration)
+    seconds = duration(params, sts.min_duration_seconds, sts.default_duration_seconds, highest)
+    packed = None
+    if policies.document or policies.arns or federated.grant.tags:
+        packed = packed_percent(policies, federated.grant.tags)
+    issued = issue(gateway.tokens, federated.grant, seconds, policies)
+    return FederatedSession(issued, federated, provider, claims, packed)
+
+
+async def handle(request: Request, params: dict[str, str]) -> Response:
+    done = await assume(request, params, "WebIdentityToken", "sts:AssumeRoleWithWebIdentity")
+    result = {
+        "Credentials": done.issued.credentials(),
+        "SubjectFromWebIdentityToken": done.claims["sub"],
+        "AssumedRoleUser": {
+            "AssumedRoleId": done.federated.assumed_role_id,
+            "Arn": done.federated.grant.arn,
+        },
+        "PackedPolicySize": done.packed,
+        "Provider": done.provider.issuer,
+        "Audience": audience(done.claims, done.provider),
+    }
+    return answer(request, ACTION, result)
