@@ -98,7 +98,10 @@ def from_store(exc: StoreError) -> IAMError:
     return _BY_CODE.get(exc.code, ServiceFailure)(str(exc) or None)
 
 
-def from_policy(exc: PolicyDocumentError) -> MalformedPolicyDocument:
-    """IAM's MalformedPolicyDocument, with the JSON path of the fault when there is one."""
+def from_policy(exc: PolicyDocumentError) -> IAMError:
+    """IAM's MalformedPolicyDocument, with the JSON path of the fault when there is one;
+    a document over its size quota is LimitExceeded, as IAM answers it."""
+    if exc.message.startswith("Cannot exceed quota"):
+        return LimitExceeded(exc.message)
     where = f" (at {exc.path})" if exc.path else ""
     return MalformedPolicyDocument(f"{exc.message}{where}")

@@ -248,9 +248,11 @@ def paginate(
     marker = params.raw.get("Marker")
     if marker is not None:
         try:
-            after = base64.urlsafe_b64decode(marker.encode()).decode()
+            after = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
         except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("Invalid Marker.") from None
+            after = ""
+        if not after:
+            raise InvalidInput("Invalid Marker.")
         start = next((i for i, item in enumerate(items) if key(item) >= after), len(items))
     page = [shape(item) for item in items[start : start + max_items]]
     truncated = start + max_items < len(items)

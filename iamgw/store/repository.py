@@ -179,6 +179,15 @@ class Repository:
             if new_path is not None:
                 user.path = new_path
             if new_name is not None and new_name != user.name:
+                clash = s.exec(
+                    select(User.id).where(
+                        User.account_id == self.account_id,
+                        User.name_key == new_name.lower(),
+                        User.id != user.id,
+                    )
+                ).first()
+                if clash is not None:
+                    raise EntityAlreadyExists(f"User with name {new_name} already exists.")
                 old = user.name
                 user.name, user.name_key = new_name, new_name.lower()
                 # Rows that name the user follow the rename, in the same transaction.

@@ -87,8 +87,14 @@ class Keys:
     secret: str
 
 
-def make_user(iam, name: str, *, policies: list[str] = (), inline: str | None = None,
-              boundary: str | None = None) -> Keys:  # fmt: skip
+def make_user(
+    iam,
+    name: str,
+    *,
+    policies: list[str] = (),
+    inline: str | None = None,
+    boundary: str | None = None,
+) -> Keys:
     """A user made through the IAM API, with keys."""
     iam.create_user(UserName=name)
     for arn in policies:
@@ -122,5 +128,10 @@ def aws(gw: GatewayServer, keys: Keys, *args: str, tmp: Path) -> subprocess.Comp
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_MAX_ATTEMPTS": "1",
     }
-    return subprocess.run([str(BIN / "aws"), "--endpoint-url", gw.url, "--output", "json", *args],
-                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "aws"), "--endpoint-url", gw.url, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
