@@ -18,8 +18,9 @@ from xml.sax.saxutils import escape
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw import authn
 from iamgw.identity import Identity
-from iamgw.sigv4 import parse_auth, verify
+from iamgw.ops.audit import audit_fields
 
 # IAM and STS are global: SDKs sign them for us-east-1 whatever the configured region.
 GLOBAL_REGION = "us-east-1"
@@ -46,26 +47,22 @@ async def authenticate(request: Request, service: str) -> Identity | None:
     raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    auth = parse_auth(request.method, raw_path, raw_query, headers)
-    if auth is None:
-        return None
     await gateway.access.refresh()
-    identity: Identity = await gateway.access.resolve(auth.access_key, auth.security_token)
-    body = await request.body()
-    region = gateway.settings.server.region
-    verify(
-        auth,
-        identity.secret_key,
+    result = await authn.authenticate(
+        gateway.access,
         request.method,
         raw_path,
         raw_query,
         headers,
-        now=datetime.now(UTC),
-        region=auth.region if auth.region in (region, GLOBAL_REGION) else region,
+        region=gateway.settings.server.region,
+        also_region=GLOBAL_REGION,
         service=service,
-        payload_hash=hashlib.sha256(body).hexdigest(),
+        payload_hash=hashlib.sha256(await request.body()).hexdigest(),
     )
-    return identity
+    if result.auth is None:
+        return None
+    audit_fields(request).update(principal=result.identity.arn, access_key=result.auth.access_key)
+    return result.identity
 
 
 def xml_element(name: str, value: Any) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw import authn
 from iamgw.errors import (
     AccessDenied,
     InvalidBucketName,
@@ -23,12 +24,11 @@ from iamgw.errors import (
     NotImplementedS3,
 )
 from iamgw.identity.access import Access
-from iamgw.identity.principals import Identity, anonymous
+from iamgw.identity.principals import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.s3 import bucket_ops
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.operations import S3Operation, UnknownOperation, classify, copy_source, object_arn
-from iamgw.sigv4 import parse_auth, verify
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _PRESIGN_PARAMS = {
@@ -78,23 +78,19 @@ async def handle(request: Request) -> Response:
     now = datetime.now(UTC)
 
     await access.refresh()
-    auth = parse_auth(request.method, raw_path, raw_query, headers)
-    signing = None
-    if auth is None:
-        identity = anonymous(access.account_id)
-    else:
-        identity = await access.resolve(auth.access_key, auth.security_token)
+    result = await authn.authenticate(
+        access,
+        request.method,
+        raw_path,
+        raw_query,
+        headers,
+        region=settings.server.region,
+        service="s3",
+        now=now,
+    )
+    identity, auth, signing = result.identity, result.auth, result.signing
+    if auth is not None:
         audit_fields(request).update(principal=identity.arn, access_key=auth.access_key)
-        signing = verify(
-            auth,
-            identity.secret_key,
-            request.method,
-            raw_path,
-            raw_query,
-            headers,
-            now=now,
-            region=settings.server.region,
-        )
 
     params = [
         (k, v)
