@@ -29,8 +29,9 @@ def get_group(call: Call) -> dict[str, Any]:
     name = _group_name(call)
     call.authorize(call.group_arn(name))
     group, members = call.repo.get_group(name)
-    page = paginate(members, call.params, lambda u: u.name_key, "Users",
-                    lambda u: shapes.user(call.repo, u))  # fmt: skip
+    page = paginate(
+        members, call.params, lambda u: u.name_key, "Users", lambda u: shapes.user(call.repo, u)
+    )
     return {"Group": shapes.group(call.repo, group), **page}
 
 
@@ -39,8 +40,9 @@ def list_groups(call: Call) -> dict[str, Any]:
     prefix = call.params.path_prefix()
     call.authorize("*")
     rows = call.repo.list_groups(prefix)
-    return paginate(rows, call.params, lambda g: g.name_key, "Groups",
-                    lambda g: shapes.group(call.repo, g))  # fmt: skip
+    return paginate(
+        rows, call.params, lambda g: g.name_key, "Groups", lambda g: shapes.group(call.repo, g)
+    )
 
 
 @action("ListGroupsForUser")
@@ -48,8 +50,9 @@ def list_groups_for_user(call: Call) -> dict[str, Any]:
     name = call.params.name("UserName", "userName", USER_NAME)
     call.authorize(call.user_arn(name))
     rows = call.repo.groups_for_user(name)
-    return paginate(rows, call.params, lambda g: g.name_key, "Groups",
-                    lambda g: shapes.group(call.repo, g))  # fmt: skip
+    return paginate(
+        rows, call.params, lambda g: g.name_key, "Groups", lambda g: shapes.group(call.repo, g)
+    )
 
 
 @action("AddUserToGroup")

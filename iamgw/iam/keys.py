@@ -29,8 +29,9 @@ def list_access_keys(call: Call) -> dict[str, Any]:
     name = _user(call)
     call.authorize(call.user_arn(name))
     rows = call.repo.list_access_keys(name)
-    return paginate(rows, call.params, lambda r: r.access_key_id, "AccessKeyMetadata",
-                    shapes.access_key)  # fmt: skip
+    return paginate(
+        rows, call.params, lambda r: r.access_key_id, "AccessKeyMetadata", shapes.access_key
+    )
 
 
 @action("UpdateAccessKey")

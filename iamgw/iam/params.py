@@ -192,8 +192,11 @@ class Params:
         for item in self.structs("Tags"):
             key, value = item.get("Key"), item.get("Value")
             if key is None or value is None:
-                raise _failed(None, "tags.member.key" if key is None else "tags.member.value",
-                              "Member must not be null")  # fmt: skip
+                raise _failed(
+                    None,
+                    "tags.member.key" if key is None else "tags.member.value",
+                    "Member must not be null",
+                )
             check_tag(key, value)
             if key in tags:
                 raise InvalidInput(

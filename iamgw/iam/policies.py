@@ -20,8 +20,9 @@ from .params import POLICY_NAME, paginate
 from .registry import action
 
 
-def check_document(text: str, kind: PolicyKind = PolicyKind.IDENTITY,
-                   max_size: int | None = None) -> str:  # fmt: skip
+def check_document(
+    text: str, kind: PolicyKind = PolicyKind.IDENTITY, max_size: int | None = None
+) -> str:
     """The document if IAM would accept it; MalformedPolicyDocument (with the path) if not."""
     try:
         parse_policy(text, kind, max_size=max_size)
@@ -103,8 +104,7 @@ def get_policy_version(call: Call) -> dict[str, Any]:
     version_id = call.params.version_id()
     call.authorize(arn)
     policy = call.repo.get_policy(arn)
-    row = next((v for v in call.repo.list_policy_versions(arn) if v.version_id == version_id),
-               None)  # fmt: skip
+    row = next((v for v in call.repo.list_policy_versions(arn) if v.version_id == version_id), None)
     if row is None:
         call.repo.policy_document(arn, version_id)  # raises NoSuchEntity with IAM's words
     return {"PolicyVersion": shapes.policy_version(row, policy.default_version, document=True)}

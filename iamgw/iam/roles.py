@@ -35,8 +35,9 @@ def create_role(call: Call) -> dict[str, Any]:
         call.arn("role", name, path), {"iam:PermissionsBoundary": boundary, **tag_context(tags)}
     )
     check_document(trust, PolicyKind.TRUST)
-    row = call.repo.create_role(name, trust, path, description, duration or MIN_SESSION, tags,
-                                permissions_boundary=boundary)  # fmt: skip
+    row = call.repo.create_role(
+        name, trust, path, description, duration or MIN_SESSION, tags, permissions_boundary=boundary
+    )
     return {"Role": shapes.role(call.repo, row)}
 
 
@@ -53,16 +54,22 @@ def list_roles(call: Call) -> dict[str, Any]:
     call.authorize("*")
     rows = call.repo.list_roles(prefix)
     # ListRoles leaves out tags and boundaries (IAM API Reference, ListRoles).
-    return paginate(rows, call.params, lambda r: r.name_key, "Roles",
-                    lambda r: shapes.role(call.repo, r, full=False))  # fmt: skip
+    return paginate(
+        rows,
+        call.params,
+        lambda r: r.name_key,
+        "Roles",
+        lambda r: shapes.role(call.repo, r, full=False),
+    )
 
 
 @action("UpdateRole")
 def update_role(call: Call) -> dict[str, Any]:
     name = _name(call)
     description = call.params.description()
-    duration = call.params.integer("MaxSessionDuration", "maxSessionDuration", MIN_SESSION,
-                                   MAX_SESSION)  # fmt: skip
+    duration = call.params.integer(
+        "MaxSessionDuration", "maxSessionDuration", MIN_SESSION, MAX_SESSION
+    )
     call.authorize(call.role_arn(name))
     changes: dict[str, Any] = {}
     if description is not None:

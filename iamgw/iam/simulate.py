@@ -77,8 +77,11 @@ def _context(call: Call) -> dict[str, Any]:
         key = entry.get("ContextKeyName")
         if not key:
             raise InvalidInput("ContextKeyName is required in each ContextEntries member.")
-        values = [v for k, v in sorted(entry.items(), key=lambda kv: _index(kv[0]))
-                  if k.startswith("ContextKeyValues.member.")]  # fmt: skip
+        values = [
+            v
+            for k, v in sorted(entry.items(), key=lambda kv: _index(kv[0]))
+            if k.startswith("ContextKeyValues.member.")
+        ]
         ctype = entry.get("ContextKeyType", "string")
         ctx[key] = values if ctype.endswith("List") else (values[0] if values else None)
     return ctx
@@ -110,9 +113,14 @@ def _simulate(
     results = []
     for action_name in actions:
         for resource in resources:
-            request = Request(action_name, resource, principal, context,
-                              resource_account=call.account if resource == "*" else None,
-                              resource_is_pattern="*" in resource or "?" in resource)  # fmt: skip
+            request = Request(
+                action_name,
+                resource,
+                principal,
+                context,
+                resource_account=call.account if resource == "*" else None,
+                resource_is_pattern="*" in resource or "?" in resource,
+            )
             decision = evaluate(
                 request,
                 [s.policy for s in identity],

@@ -47,8 +47,9 @@ def list_users(call: Call) -> dict[str, Any]:
     prefix = call.params.path_prefix()
     call.authorize("*")
     rows = call.repo.list_users(prefix)
-    return paginate(rows, call.params, lambda r: r.name_key, "Users",
-                    lambda r: shapes.user(call.repo, r))  # fmt: skip
+    return paginate(
+        rows, call.params, lambda r: r.name_key, "Users", lambda r: shapes.user(call.repo, r)
+    )
 
 
 @action("UpdateUser")
