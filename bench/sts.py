@@ -1,0 +1,191 @@
+"""STS: AssumeRoleWithWebIdentity calls/s, and S3 requests/s by temporary vs IAM user keys.
+
+    .venv/bin/python bench/sts.py [--seconds 5] [--concurrency 32]
+
+Starts the OpenID provider peer (keycloak-realm/realm.json), a SeaweedFS node,
+and `iamgw serve` with 1 and then 2 uvicorn workers. One real ID token (alice,
+policy `readwrite`) is exchanged again and again (the provider's keys are cached
+after the first call); then the same 1 KiB GET is signed with the temporary
+credentials and with an IAM user's access key. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET  # noqa: S405 - our own gateway's answers
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.proxy import ROOT_KEY, ROOT_SECRET, Target, free_port  # noqa: E402
+from iamgw.config import load_settings  # noqa: E402
+from iamgw.iam.canned import load_canned_policies  # noqa: E402
+from iamgw.s3.embedded import start_seaweedfs  # noqa: E402
+from iamgw.store import MasterKey, Repository  # noqa: E402
+from tests.peers import start_oidc_provider  # noqa: E402
+
+NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+READWRITE = "arn:aws:iam::000000000000:policy/readwrite"
+
+
+def gateway_env(node, data_dir: Path, issuer: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IAMGW_")}
+    env.update(
+        {
+            "IAMGW_SERVER_ADDRESS": f"127.0.0.1:{port}",
+            "IAMGW_SERVER_DATA_DIR": str(data_dir),
+            "IAMGW_ROOT_ACCESS_KEY": ROOT_KEY,
+            "IAMGW_ROOT_SECRET_KEY": ROOT_SECRET,
+            "IAMGW_UPSTREAM_ENDPOINT": node.endpoint,
+            "IAMGW_UPSTREAM_ACCESS_KEY": node.access_key,
+            "IAMGW_UPSTREAM_SECRET_KEY": node.secret_key,
+            "IAMGW_OIDC_0_NAME": "keycloak",
+            "IAMGW_OIDC_0_ISSUER": issuer,
+            "IAMGW_OIDC_0_CLIENT_ID": "iamgw",
+            "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
+            "IAMGW_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def start(env: dict[str, str], workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "iamgw.cli", "serve", "--workers", str(workers)], env=env
+    )
+    url = f"http://{env['IAMGW_SERVER_ADDRESS']}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("iamgw did not become ready")
+
+
+async def assume(client: httpx.AsyncClient, url: str, token: str) -> dict[str, str]:
+    form = {
+        "Action": "AssumeRoleWithWebIdentity",
+        "Version": "2011-06-15",
+        "RoleArn": "arn:aws:iam::000000000000:role/claims",
+        "RoleSessionName": "bench",
+        "WebIdentityToken": token,
+    }
+    response = await client.post(url + "/", data=form)
+    if response.status_code != 200:
+        raise RuntimeError(f"AssumeRoleWithWebIdentity: {response.status_code} {response.text}")
+    creds = ET.fromstring(response.text).find(f".//{NS}Credentials")  # noqa: S314
+    assert creds is not None
+    return {c.tag.removeprefix(NS): c.text or "" for c in creds}
+
+
+async def rate(call, seconds: float, concurrency: int) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call()
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+async def measure(url: str, token: str, user_keys: tuple[str, str], args) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        creds = await assume(client, url, token)  # first call: discovery and JWKS fetched
+        runs = [
+            await rate(lambda: assume(client, url, token), args.seconds / 3, args.concurrency)
+            for _ in range(3)
+        ]
+    temporary = Target("temporary", url, creds["AccessKeyId"], creds["SecretAccessKey"])
+    temporary.credentials = type(temporary.credentials)(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
+    iam_user = Target("iam-user", url, *user_keys)
+    s3 = {}
+    for target in (temporary, iam_user):
+        get = lambda t=target: t.request("GET", "/bench/object")  # noqa: E731
+        s3[target.name] = statistics.median(
+            [await rate(get, args.seconds / 3, 16) for _ in range(3)]
+        )
+    return {"assume": statistics.median(runs), **s3}
+
+
+async def run(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="iamgw-bench-sts-"))
+    provider = start_oidc_provider(work / "oidc")
+    node = start_seaweedfs(work / "node")
+    rows = []
+    try:
+        token = provider.token_for("alice")["id_token"]
+        direct = Target("direct", node.endpoint, node.access_key, node.secret_key)
+        await direct.request("PUT", "/bench")
+        await direct.request("PUT", "/bench/object", b"x" * 1024)
+        data = work / "gateway"
+        env = gateway_env(node, data, provider.issuer, free_port())
+        settings = load_settings(None, environ=env)
+        repo = Repository.open(
+            settings.store_url,
+            MasterKey.load_or_create(data / "master.key"),
+            settings.server.account_id,
+        )
+        load_canned_policies(repo)
+        repo.create_user("bench")
+        repo.attach_policy("user", "bench", READWRITE)
+        row, secret = repo.create_access_key("bench")
+        repo.close()
+        for workers in (1, 2):
+            port = free_port()
+            proc = start(gateway_env(node, data, provider.issuer, port), workers)
+            try:
+                url = f"http://127.0.0.1:{port}"
+                rows.append((workers, await measure(url, token, (row.access_key_id, secret), args)))
+                print(f"  measured {workers} worker(s)", file=sys.stderr)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+    finally:
+        node.stop()
+        provider.stop()
+    print(
+        f"\n{'workers':>7}  {'AssumeRoleWithWebIdentity/s':>28}  {'S3 GET/s temporary':>19}"
+        f"  {'S3 GET/s IAM user':>18}  {'temp/user':>9}"
+    )
+    print("-" * 90)
+    for workers, m in rows:
+        print(
+            f"{workers:>7}  {m['assume']:>28,.0f}  {m['temporary']:>19,.0f}  "
+            f"{m['iam-user']:>18,.0f}  {m['temporary'] / m['iam-user']:>9.0%}"
+        )
+    print(
+        f"\nclient: {args.concurrency} concurrent AssumeRole calls, 16 concurrent GETs; "
+        "client, gateway, node and provider share this machine's 2 cores."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
