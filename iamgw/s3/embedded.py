@@ -90,12 +90,12 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
     """A free port P such that P + 10000 (its gRPC twin) is free too."""
     for _ in range(200):
         port = random.randint(20000, 45000)  # noqa: S311 - not security relevant
-        if _bindable(host, port) and _bindable(host, port + GRPC_OFFSET):
+        if port_bindable(port, host) and port_bindable(port + GRPC_OFFSET, host):
             return port
     raise EmbeddedNodeError("no free pair of loopback ports found")
 
 
-def _bindable(host: str, port: int) -> bool:
+def port_bindable(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
@@ -104,7 +104,7 @@ def _bindable(host: str, port: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Linux: the node gets SIGTERM if the gateway dies without cleaning up (even SIGKILL).
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -167,7 +167,7 @@ def start_seaweedfs(
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if tie_to_parent else None,  # noqa: PLW1509
+            preexec_fn=die_with_parent if tie_to_parent else None,  # noqa: PLW1509
         )
     node = SeaweedNode(
         f"http://127.0.0.1:{ports['s3']}",
