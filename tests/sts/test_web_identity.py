@@ -13,6 +13,7 @@ import pytest
 from tests.sts.conftest import (
     ACCOUNT,
     error_code,
+    forge,
     id_token,
     raw_call,
     raw_code,
@@ -263,3 +264,54 @@ def test_boto_error_shape(gateway) -> None:
     error = info.value.response["Error"]
     assert error["Code"] == "InvalidIdentityToken" and error["Type"] == "Sender"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_policy_and_policy_arns_must_each_allow(gateway, oidc_provider, root_s3) -> None:
+    put_only = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+        }
+    )
+    readonly = f"arn:aws:iam::{ACCOUNT}:policy/readonly"
+    answer = web_identity(
+        gateway, id_token(oidc_provider, "alice"), Policy=put_only, PolicyArns=[{"arn": readonly}]
+    )
+    s3 = s3_with(gateway, answer["Credentials"])
+    assert error_code(s3.put_object, Bucket="sts", Key="both", Body=b"x") == "AccessDenied"
+    assert error_code(s3.get_object, Bucket="sts", Key="hello") == "AccessDenied"
+
+
+def test_session_tags_claim_in_role_mode(gateway, oidc_provider, root_s3) -> None:
+    host_path = oidc_provider.issuer.split("://", 1)[1]
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}"},
+        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+    }
+    gateway.repo.create_role(
+        "tagged", json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    team = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*",
+            }
+        ],
+    }
+    gateway.repo.put_inline_policy("role", "tagged", "team", json.dumps(team))
+    tags = {"principal_tags": {"team": ["green"]}, "transitive_tag_keys": ["team"]}
+    token = forge(oidc_provider, **{"https://aws.amazon.com/tags": tags})
+    answer = web_identity(gateway, token, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/tagged")
+    assert 0 < answer["PackedPolicySize"] <= 100
+    s3 = s3_with(gateway, answer["Credentials"])
+    s3.put_object(Bucket="sts", Key="teams/green/x", Body=b"g")
+    assert error_code(s3.put_object, Bucket="sts", Key="teams/red/x", Body=b"r") == ("AccessDenied")
+    # Without sts:TagSession in the trust policy, tags are refused.
+    gateway.repo.create_role("untagged-web", json.dumps({"Version": "2012-10-17", "Statement": [
+        {**statement, "Action": "sts:AssumeRoleWithWebIdentity"}]}))  # fmt: skip
+    arn = f"arn:aws:iam::{ACCOUNT}:role/untagged-web"
+    assert error_code(web_identity, gateway, token, RoleArn=arn) == "AccessDenied"
