@@ -80,10 +80,12 @@ def host_path(issuer: str) -> str:
 def iam_object_issuer(url: str, token_issuer: str) -> str | None:
     """The issuer an IAM provider object (`url`: host and path) stands for, given a
     token's `iss`: https, or http for a loopback host (a provider on this machine)."""
+    parts = urlsplit(token_issuer)
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        return None  # OIDC Discovery §4.1: an issuer has no query, fragment or userinfo
     if host_path(token_issuer) != url.rstrip("/"):
         return None
-    scheme = urlsplit(token_issuer).scheme
-    host = urlsplit(token_issuer).hostname or ""
+    scheme, host = parts.scheme, parts.hostname or ""
     if scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS):
         return token_issuer
     return None

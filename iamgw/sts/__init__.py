@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw.errors import InvalidAction, QueryError
+from iamgw.errors import AWSError, InvalidAction
 
 from . import (
     assume_role,
@@ -47,7 +47,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         if handler is None:
             raise InvalidAction(f"Could not find operation {action[:64]} for version 2011-06-15")
         response = await handler(request, params)
-    except QueryError as exc:
+    except AWSError as exc:  # also SigV4 failures of the signed actions
         metrics.sts_failures.labels(exc.code).inc()
         raise
     if action in _ISSUING:

@@ -207,3 +207,5 @@ def test_iam_objects_need_https_except_on_loopback() -> None:
     assert iam_object_issuer("idp.example.org/x", "http://idp.example.org/x") is None
     assert iam_object_issuer("127.0.0.1:8080/r", "http://127.0.0.1:8080/r")
     assert iam_object_issuer("idp.example.org/x", "https://idp.example.org/y") is None
+    assert iam_object_issuer("idp.example.org/x", "https://idp.example.org/x?a=b") is None
+    assert iam_object_issuer("idp.example.org/x", "https://u@idp.example.org/x") is None
