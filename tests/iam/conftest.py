@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -12,10 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from iamgw.iam import IAM_NS
 from tests.gateway_server import GatewayServer, start_gateway
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -78,7 +81,51 @@ def gw(request: pytest.FixtureRequest, seaweedfs, tmp_path_factory) -> Iterator[
 
 @pytest.fixture(scope="module")
 def iam(gw: GatewayServer):
-    return gw.client("iam")
+    """Root's IAM client; every answer it reads is checked against botocore's IAM model."""
+    client = gw.client("iam")
+    client.meta.events.register("before-parse.iam.*", check_against_model)
+    return client
+
+
+def check_against_model(operation_model, response_dict, **_: Any) -> None:
+    """Every element of a successful answer must be one the IAM model defines (botocore
+    silently drops the others, so a misnamed field would otherwise go unnoticed)."""
+    if response_dict["status_code"] != 200:
+        return
+    root = ET.fromstring(response_dict["body"])
+    name = operation_model.name
+    assert root.tag == f"{{{IAM_NS}}}{name}Response", root.tag
+    result = root.find(f"{{{IAM_NS}}}{name}Result")
+    shape = operation_model.output_shape
+    if shape is None or not shape.members:
+        assert result is None or len(result) == 0, f"{name} answers a result it has none of"
+        return
+    assert result is not None, f"{name}: no {name}Result"
+    _check(result, shape, name)
+
+
+def _check(element: ET.Element, shape: Any, where: str) -> None:
+    if shape.type_name == "structure":
+        for child in element:
+            tag = child.tag.split("}", 1)[-1]
+            assert tag in shape.members, f"{where}: {tag} is not in {shape.name}"
+            _check(child, shape.members[tag], f"{where}.{tag}")
+    elif shape.type_name == "list":
+        for child in element:
+            assert child.tag.split("}", 1)[-1] == "member", f"{where}: list item {child.tag}"
+            _check(child, shape.member, f"{where}[]")
+    elif shape.type_name == "map":
+        for child in element:
+            assert child.tag.split("}", 1)[-1] == "entry", f"{where}: map item {child.tag}"
+    else:
+        assert len(element) == 0, f"{where}: a {shape.type_name} with child elements"
+        text = element.text or ""
+        if shape.type_name == "boolean":
+            assert text in ("true", "false"), f"{where}: {text!r} is not a boolean"
+        elif shape.type_name == "integer":
+            assert text.lstrip("-").isdigit(), f"{where}: {text!r} is not an integer"
+        elif shape.type_name == "timestamp":
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), f"{where}: {text!r}"
 
 
 @dataclass
