@@ -571,6 +571,12 @@ class Repository:
                     s, model, model.account_id == self.account_id, model.permissions_boundary == arn
                 ):
                     raise DeleteConflict("Cannot delete a policy used as a permissions boundary.")
+            if _count(s, PolicyVersion, PolicyVersion.policy_id == policy.policy_id) > 1:
+                # IAM: every version but the default must be deleted first.
+                raise DeleteConflict(
+                    "This policy has more than one version. Before you delete a policy, "
+                    "you must delete the policy's non-default versions."
+                )
             s.exec(delete(PolicyVersion).where(PolicyVersion.policy_id == policy.policy_id))
             s.delete(policy)
 

@@ -179,6 +179,11 @@ def test_managed_policies_and_versions(iam) -> None:
         iam.delete_policy(PolicyArn=arn)
     assert code(err) == "DeleteConflict"
     iam.detach_user_policy(UserName="p-erin", PolicyArn=arn)
+    with pytest.raises(ClientError) as err:
+        iam.delete_policy(PolicyArn=arn)
+    assert code(err) == "DeleteConflict"  # IAM: the non-default versions go first
+    for version in ("v1", "v2", "v4"):
+        iam.delete_policy_version(PolicyArn=arn, VersionId=version)
     iam.delete_policy(PolicyArn=arn)
     with pytest.raises(ClientError) as err:
         iam.get_policy(PolicyArn=arn)

@@ -1,0 +1,86 @@
+"""Repository calls the IAM API needs as one transaction each (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from iamgw.store import (
+    DeleteConflict,
+    EntityAlreadyExists,
+    LimitExceeded,
+    NoSuchEntity,
+    Repository,
+)
+
+DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+TRUST = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+
+
+def test_create_with_a_boundary_is_one_step(repo: Repository) -> None:
+    arn = repo.policy_arn(repo.create_policy("limit", DOC))
+    before = repo.generation()
+    with pytest.raises(NoSuchEntity):
+        repo.create_user("ann", permissions_boundary=arn + "-missing")
+    with pytest.raises(NoSuchEntity):
+        repo.create_role("r", TRUST, permissions_boundary=arn + "-missing")
+    assert repo.generation() == before and repo.list_users() == [] and repo.list_roles() == []
+    assert repo.create_user("ann", permissions_boundary="limit").permissions_boundary == arn
+    assert repo.create_role("r", TRUST, permissions_boundary=arn).permissions_boundary == arn
+    assert repo.policy_usage() == {arn: (0, 2)}
+    repo.attach_policy("user", "ann", arn)
+    assert repo.policy_usage() == {arn: (1, 2)}
+
+
+def test_rename_onto_another_user_changes_nothing(repo: Repository) -> None:
+    repo.create_user("bea")
+    repo.create_user("cal")
+    repo.create_access_key("bea")
+    before = repo.generation()
+    with pytest.raises(EntityAlreadyExists):
+        repo.update_user("bea", new_name="CAL")
+    assert repo.generation() == before
+    assert len(repo.list_access_keys("bea")) == 1
+    repo.update_user("bea", new_name="BEA")  # the same user, another case: allowed
+    assert repo.get_user("bea").name == "BEA"
+
+
+def test_attachment_quota(repo: Repository) -> None:
+    repo.create_group("g")
+    arns = [repo.policy_arn(repo.create_policy(f"p{i}", DOC)) for i in range(11)]
+    for arn in arns[:10]:
+        repo.attach_policy("group", "g", arn)
+    repo.attach_policy("group", "g", arns[0])  # already attached: no quota needed
+    with pytest.raises(LimitExceeded, match="PoliciesPerGroup: 10"):
+        repo.attach_policy("group", "g", arns[10])
+    assert len(repo.attached_policies("group", "g")) == 10
+
+
+def test_role_tags(repo: Repository) -> None:
+    repo.create_role("r", TRUST, tags={"a": "1"})
+    repo.set_role_tags("r", {"b": "2"})
+    repo.remove_role_tags("r", ["a", "missing"])
+    assert repo.get_role("r").tags == {"b": "2"}
+    with pytest.raises(LimitExceeded):
+        repo.set_role_tags("r", {f"k{i}": "v" for i in range(50)})
+    assert repo.get_role("r").tags == {"b": "2"}
+
+
+def test_delete_policy_needs_its_other_versions_gone(repo: Repository) -> None:
+    arn = repo.policy_arn(repo.create_policy("v", DOC))
+    repo.create_policy_version(arn, DOC, set_default=True)
+    with pytest.raises(DeleteConflict, match="non-default versions"):
+        repo.delete_policy(arn)
+    repo.delete_policy_version(arn, "v1")
+    repo.delete_policy(arn)
+    assert repo.find_policy("v") is None
+
+
+def test_access_key_owner(repo: Repository) -> None:
+    repo.create_user("dee")
+    key, _ = repo.create_access_key("dee")
+    assert repo.access_key_owner(key.access_key_id).user_name == "dee"
+    with pytest.raises(NoSuchEntity):
+        repo.access_key_owner("AKIA0000000000000000")
