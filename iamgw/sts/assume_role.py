@@ -48,6 +48,9 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     if caller.kind not in (IdentityKind.USER, IdentityKind.SESSION) or caller.arn is None:
         raise AccessDenied("Only IAM users and sessions may call AssumeRole.")
     parent = caller.session
+    # IAM User Guide, "Role chaining": a role's session assuming a role; credentials of
+    # GetSessionToken (a user's session) are not chained.
+    chained = parent is not None and parent.typ == "AssumedRole"
     tags, transitive = request_tags(params)
     inherited = {k: v for k, v in parent.tags.items() if k in parent.ttk} if parent else {}
     clash = {k.lower() for k in inherited} & {k.lower() for k in tags}
@@ -80,11 +83,11 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
             tags={**role.tags, **inherited, **tags},
             ttk=tuple(dict.fromkeys((*inherited, *transitive))),
             idp=_source_key(source),
-            chain=parent is not None,
+            chain=chained,
         )
     else:
         grant, policies = _inherit(caller, parent, tags, transitive, policies, source)
-    if parent is not None:
+    if chained:
         requested = params.get("DurationSeconds", "")
         if requested.isdigit() and int(requested) > CHAIN_MAX_SECONDS:
             raise ValidationError(
@@ -188,7 +191,7 @@ def _inherit(
         tags={**caller.tags, **tags},
         ttk=tuple(dict.fromkeys((*(parent.ttk if parent else ()), *transitive))),
         idp={**(parent.idp if parent else {}), **_source_key(source)},
-        chain=parent is not None,
+        chain=parent is not None and parent.typ == "AssumedRole",
     )
     narrowed = SessionPolicies(
         policies.document or (parent.sp if parent else ""),

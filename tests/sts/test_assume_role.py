@@ -264,3 +264,13 @@ def parse_credentials(text: str) -> dict:
         "SecretAccessKey": element("SecretAccessKey"),
         "SessionToken": element("SessionToken"),
     }
+
+
+def test_session_token_credentials_assume_a_role_without_chaining(gateway, dev, deployer):
+    """GetSessionToken credentials are the user's: AssumeRole with them is not chaining."""
+    credentials = sts_of(gateway, dev).get_session_token()["Credentials"]
+    answer = sts_from(gateway, credentials).assume_role(
+        RoleArn=deployer, RoleSessionName="xx", DurationSeconds=7200
+    )
+    left = answer["Credentials"]["Expiration"] - dt.datetime.now(dt.UTC)
+    assert left.total_seconds() > 7100
