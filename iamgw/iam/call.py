@@ -19,7 +19,7 @@ from iamgw.identity import Access, Identity, IdentityKind
 from iamgw.policy import Decision, Outcome
 from iamgw.store import NoSuchEntity, Repository
 
-from .errors import AccessDenied, InvalidInput
+from .errors import AccessDenied, ValidationError
 from .params import Params
 
 
@@ -64,7 +64,7 @@ class Call:
             return name
         if self.identity.kind is IdentityKind.USER and self.identity.username:
             return self.identity.username
-        raise InvalidInput("Must specify userName when calling with non-User credentials")
+        raise ValidationError("Must specify userName when calling with non-User credentials")
 
     def boundary_of(self, kind: str, name: str) -> str | None:
         try:

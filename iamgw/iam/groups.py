@@ -76,3 +76,19 @@ def delete_group(call: Call) -> None:
     name = _group_name(call)
     call.authorize(call.group_arn(name))
     call.repo.delete_group(name)
+
+
+@action("UpdateGroup")
+def update_group(call: Call) -> None:
+    name = _group_name(call)
+    new_name = call.params.optional_name("NewGroupName", "newGroupName", GROUP_NAME)
+    new_path = call.params.path("NewPath", "newPath") if "NewPath" in call.params.raw else None
+    old_arn = call.group_arn(name)
+    call.authorize(old_arn)
+    if new_name or new_path:
+        # IAM: a rename needs the permission on the source and on the target.
+        path = new_path or old_arn.split(":group", 1)[1].rsplit("/", 1)[0] + "/"
+        target = call.arn("group", new_name or name, path)
+        if target != old_arn:
+            call.authorize(target)
+    call.repo.update_group(name, new_name, new_path)

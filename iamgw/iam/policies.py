@@ -140,3 +140,30 @@ def delete_policy_version(call: Call) -> None:
     version_id = call.params.version_id()
     call.authorize(arn)
     call.repo.delete_policy_version(arn, version_id)
+
+
+@action("ListEntitiesForPolicy")
+def list_entities_for_policy(call: Call) -> dict[str, Any]:
+    p = call.params
+    arn = _arn(call)
+    entity_filter = p.choice(
+        "EntityFilter",
+        "entityFilter",
+        ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"),
+        "",
+    )
+    prefix = p.path_prefix()
+    call.authorize(arn)
+    entities = [e for e in call.repo.policy_entities(arn) if e.path.startswith(prefix)]
+    out: dict[str, list[dict[str, str]]] = {
+        "PolicyGroups": [],
+        "PolicyUsers": [],
+        "PolicyRoles": [],
+    }
+    for entity in sorted(entities, key=lambda e: e.name_key):
+        kind = type(entity).__name__  # User, Group or Role
+        if entity_filter in ("", kind):
+            out[f"Policy{kind}s"].append(
+                {f"{kind}Name": entity.name, f"{kind}Id": getattr(entity, f"{kind.lower()}_id")}
+            )
+    return {**out, "IsTruncated": False}

@@ -118,3 +118,14 @@ def list_role_tags(call: Call) -> dict[str, Any]:
     call.authorize(call.role_arn(name))
     tags = shapes.tag_list(call.repo.get_role(name).tags)
     return paginate(tags, call.params, lambda t: t["Key"], "Tags", lambda t: t)
+
+
+@action("UpdateRoleDescription")
+def update_role_description(call: Call) -> dict[str, Any]:
+    name = _name(call)
+    description = call.params.description()
+    if description is None:
+        call.params.get("Description", "description", required=True)
+    call.authorize(call.role_arn(name))
+    row = call.repo.update_role(name, description=description)
+    return {"Role": shapes.role(call.repo, row)}

@@ -57,7 +57,7 @@ def update_user(call: Call) -> None:
     p = call.params
     name = p.name("UserName", "userName", USER_NAME)
     new_name = p.optional_name("NewUserName", "newUserName", USER_NAME)
-    new_path = p.text("NewPath", "newPath", max_len=512) and p.path("NewPath", "newPath")
+    new_path = p.path("NewPath", "newPath") if "NewPath" in p.raw else None
     old_arn = call.user_arn(name)
     call.authorize(old_arn)
     if new_name or new_path:

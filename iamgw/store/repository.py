@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, col, select
 
 from . import database
@@ -421,6 +422,47 @@ class Repository:
                 raise NoSuchEntity(f"The user {user.name} is not in group {group.name}.")
             s.delete(row)
 
+    def update_group(
+        self, name: str, new_name: str | None = None, new_path: str | None = None
+    ) -> Group:
+        """Rename or move a group; memberships and policies follow, in the same transaction."""
+        with self._write() as s:
+            group = self._group(s, name)
+            if new_path is not None:
+                group.path = new_path
+            if new_name is not None and new_name != group.name:
+                clash = s.exec(
+                    select(Group.id).where(
+                        Group.account_id == self.account_id,
+                        Group.name_key == new_name.lower(),
+                        Group.id != group.id,
+                    )
+                ).first()
+                if clash is not None:
+                    raise EntityAlreadyExists(f"Group with name {new_name} already exists.")
+                old = group.name
+                group.name, group.name_key = new_name, new_name.lower()
+                s.exec(
+                    update(GroupMembership)
+                    .where(
+                        GroupMembership.account_id == self.account_id,
+                        GroupMembership.group_name == old,
+                    )
+                    .values(group_name=new_name)
+                )
+                for model in (InlinePolicy, PolicyAttachment):
+                    s.exec(
+                        update(model)
+                        .where(
+                            model.account_id == self.account_id,
+                            model.principal_type == "group",
+                            model.principal_name == old,
+                        )
+                        .values(principal_name=new_name)
+                    )
+            s.add(group)
+            return group
+
     def delete_group(self, name: str) -> None:
         with self._write() as s:
             group = self._group(s, name)
@@ -545,6 +587,22 @@ class Repository:
                 for arn, n in s.exec(bstmt):
                     usage.setdefault(arn, [0, 0])[1] += int(n)
         return {arn: (a, b) for arn, (a, b) in usage.items()}
+
+    def policy_entities(self, arn: str) -> list[User | Group | Role]:
+        """The users, groups and roles a managed policy is attached to."""
+        with self._read() as s:
+            policy = self._policy(s, arn)
+            stmt = select(PolicyAttachment).where(
+                PolicyAttachment.account_id == self.account_id,
+                PolicyAttachment.policy_arn == self.policy_arn(policy),
+            )
+            out: list[User | Group | Role] = []
+            for row in s.exec(stmt):
+                try:
+                    out.append(self._principal_row(s, row.principal_type, row.principal_name))
+                except NoSuchEntity:
+                    continue
+            return out
 
     def attachment_count(self, arn: str) -> int:
         with self._read() as s:
@@ -943,6 +1001,21 @@ class Repository:
                 )
             for key, value in changes.items():
                 setattr(row, key, value)
+            s.add(row)
+            return row
+
+    def edit_oidc_provider(self, url: str, edit: Callable[[OidcProvider], None]) -> OidcProvider:
+        """Read, change (`edit` mutates the row) and write a provider in one transaction."""
+        with self._write() as s:
+            row = s.get(OidcProvider, (self.account_id, url))
+            if row is None:
+                raise NoSuchEntity(
+                    f"OpenIDConnect Provider not found for arn {self.oidc_provider_arn(url)}"
+                )
+            s.lock(row)
+            edit(row)
+            for column in ("client_ids", "thumbprints", "tags"):
+                flag_modified(row, column)  # JSON columns changed in place are written too
             s.add(row)
             return row
 

@@ -316,3 +316,53 @@ def test_unknown_action_and_unsigned_calls(gw) -> None:
     r = httpx.post(gw.url + "/", data={"Action": "ListUsers", "Version": "2010-05-08"})
     assert r.status_code == 403 and "<Code>MissingAuthenticationToken</Code>" in r.text
     assert "https://iam.amazonaws.com/doc/2010-05-08/" in r.text
+
+
+def test_update_group_and_entities_for_policy(iam) -> None:
+    iam.create_group(GroupName="e-old")
+    iam.create_user(UserName="e-member")
+    iam.add_user_to_group(GroupName="e-old", UserName="e-member")
+    arn = iam.create_policy(PolicyName="e-pol", PolicyDocument=allow("s3:GetObject"))["Policy"][
+        "Arn"
+    ]
+    iam.attach_group_policy(GroupName="e-old", PolicyArn=arn)
+    iam.attach_user_policy(UserName="e-member", PolicyArn=arn)
+    iam.put_group_policy(GroupName="e-old", PolicyName="in", PolicyDocument=allow("s3:ListBucket"))
+    iam.update_group(GroupName="e-old", NewGroupName="e-new", NewPath="/moved/")
+    group = iam.get_group(GroupName="e-new")
+    assert group["Group"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/moved/e-new"
+    assert [u["UserName"] for u in group["Users"]] == ["e-member"]
+    assert iam.list_group_policies(GroupName="e-new")["PolicyNames"] == ["in"]
+    entities = iam.list_entities_for_policy(PolicyArn=arn)
+    assert [g["GroupName"] for g in entities["PolicyGroups"]] == ["e-new"]
+    assert [u["UserName"] for u in entities["PolicyUsers"]] == ["e-member"]
+    assert entities["PolicyRoles"] == []
+    only_users = iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="User")
+    assert only_users["PolicyGroups"] == [] and len(only_users["PolicyUsers"]) == 1
+    with pytest.raises(ClientError) as err:
+        iam.get_group(GroupName="e-old")
+    assert code(err) == "NoSuchEntity"
+
+
+def test_role_description_and_provider_updates(iam) -> None:
+    iam.create_role(RoleName="d-role", AssumeRolePolicyDocument=TRUST)
+    role = iam.update_role_description(RoleName="d-role", Description="described")["Role"]
+    assert role["Description"] == "described"
+    arn = iam.create_open_id_connect_provider(Url="https://login.example", ClientIDList=["a"])[
+        "OpenIDConnectProviderArn"
+    ]
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="b")
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="a")
+    iam.update_open_id_connect_provider_thumbprint(
+        OpenIDConnectProviderArn=arn, ThumbprintList=["b" * 40]
+    )
+    iam.tag_open_id_connect_provider(
+        OpenIDConnectProviderArn=arn, Tags=[{"Key": "k", "Value": "v"}, {"Key": "x", "Value": "y"}]
+    )
+    iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["x"])
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert got["ClientIDList"] == ["b"] and got["ThumbprintList"] == ["b" * 40]
+    assert got["Tags"] == [{"Key": "k", "Value": "v"}]
+    tags = iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"]
+    assert tags == [{"Key": "k", "Value": "v"}]
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)

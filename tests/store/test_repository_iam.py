@@ -84,3 +84,36 @@ def test_access_key_owner(repo: Repository) -> None:
     assert repo.access_key_owner(key.access_key_id).user_name == "dee"
     with pytest.raises(NoSuchEntity):
         repo.access_key_owner("AKIA0000000000000000")
+
+
+def test_group_rename_carries_memberships_and_policies(repo: Repository) -> None:
+    arn = repo.policy_arn(repo.create_policy("p", DOC))
+    repo.create_user("eve")
+    repo.create_group("old")
+    repo.create_group("taken")
+    repo.add_user_to_group("old", "eve")
+    repo.attach_policy("group", "old", arn)
+    repo.put_inline_policy("group", "old", "in", DOC)
+    with pytest.raises(EntityAlreadyExists):
+        repo.update_group("old", new_name="TAKEN")
+    repo.update_group("old", new_name="new", new_path="/x/")
+    group, members = repo.get_group("new")
+    assert group.path == "/x/" and [u.name for u in members] == ["eve"]
+    assert repo.attached_policies("group", "new") == [arn]
+    assert repo.inline_policies("group", "new") == {"in": DOC}
+    assert [type(e).__name__ for e in repo.policy_entities(arn)] == ["Group"]
+
+
+def test_edit_oidc_provider_is_one_step(repo: Repository) -> None:
+    url = "idp.example/realms/x"
+    repo.create_oidc_provider(url, ["a"], [])
+    repo.edit_oidc_provider(url, lambda row: row.client_ids.append("b"))
+    assert repo.get_oidc_provider(url).client_ids == ["a", "b"]
+
+    def failing(row) -> None:
+        row.client_ids.append("c")
+        raise LimitExceeded("no")
+
+    with pytest.raises(LimitExceeded):
+        repo.edit_oidc_provider(url, failing)
+    assert repo.get_oidc_provider(url).client_ids == ["a", "b"]
