@@ -15,7 +15,15 @@ from starlette.responses import Response
 from iamgw.identity.oidc import Provider
 
 from .errors import ValidationError
-from .federation import Federated, audience, federate, find_provider, session_default, verify
+from .federation import (
+    Catalog,
+    Federated,
+    audience,
+    federate,
+    find_provider,
+    session_default,
+    verify,
+)
 from .response import answer
 from .session import (
     Issued,
@@ -48,7 +56,8 @@ async def assume(
     if not 4 <= len(token) <= 20000:
         raise ValidationError(f"{token_param} must be 4 to 20000 characters long.")
     policies = await session_policies(params, gateway.repo)
-    provider = await find_provider(gateway.settings, gateway.repo, token)
+    catalog = await Catalog.current(request, gateway.repo)
+    provider = await find_provider(gateway.settings, catalog, token)
     claims = await verify(request, provider, token)
     name = session_name(params, default=session_default(claims))
     federated = await federate(
@@ -59,6 +68,7 @@ async def assume(
         claims,
         params.get("RoleArn", ""),
         name,
+        catalog,
     )
     sts = gateway.settings.sts
     highest = min(sts.max_duration_seconds, federated.max_duration)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -86,19 +86,48 @@ def startup_lines(settings: Settings) -> list[str]:
     ]
 
 
-async def find_provider(settings: Settings, repo: Repository, token: str) -> Provider:
+@dataclass
+class Catalog:
+    """The store's IAM OIDC provider objects and which policy names exist, kept while
+    the store's generation (bumped by every write) stays the same: a federation call
+    then costs one small query instead of one per lookup."""
+
+    generation: int
+    objects: list[tuple[str, tuple[str, ...]]]  # (url, client ids)
+    policies: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    async def current(cls, request: Request, repo: Repository) -> Catalog:
+        generation = await run_in_threadpool(repo.generation)
+        state = request.app.state
+        found: Catalog | None = getattr(state, "sts_catalog", None)
+        if found is None or found.generation != generation:
+            rows = await run_in_threadpool(repo.list_oidc_providers)
+            found = cls(generation, [(r.url, tuple(r.client_ids)) for r in rows])
+            state.sts_catalog = found
+        return found
+
+    async def existing(self, repo: Repository, names: list[str]) -> list[str]:
+        """The names among `names` of policies that exist."""
+        missing = [n for n in names if n not in self.policies]
+        if missing:
+            found = await run_in_threadpool(_existing, repo, missing)
+            self.policies.update({n: n in found for n in missing})
+        return [n for n in names if self.policies.get(n)]
+
+
+async def find_provider(settings: Settings, catalog: Catalog, token: str) -> Provider:
     """The provider whose issuer is the token's (unverified) `iss`: an `[[oidc]]` entry,
     an IAM OIDC provider object, or both (their client ids are all audiences)."""
     issuer = _oidc_call(unverified_issuer, token)
     found = next((p for p in configured_providers(settings) if p.issuer == issuer), None)
-    objects = await run_in_threadpool(repo.list_oidc_providers)
-    for obj in objects:
-        if iam_object_issuer(obj.url, issuer) is None:
+    for url, client_ids in catalog.objects:
+        if iam_object_issuer(url, issuer) is None:
             continue
         if found is None:
-            found = Provider(obj.url, issuer, tuple(obj.client_ids), repo.account_id)
+            found = Provider(url, issuer, client_ids, settings.server.account_id)
         else:
-            audiences = tuple(dict.fromkeys((*found.audiences, *obj.client_ids)))
+            audiences = tuple(dict.fromkeys((*found.audiences, *client_ids)))
             found = Provider(
                 found.name,
                 found.issuer,
@@ -229,6 +258,7 @@ async def federate(
     claims: dict[str, Any],
     role_arn: str,
     session: str,
+    catalog: Catalog | None = None,
 ) -> Federated:
     """The grant of a verified token, by the first mode that applies (module docstring)."""
     account = settings.server.account_id
@@ -266,7 +296,10 @@ async def federate(
         names = [n.strip() for n in provider.role_policy.split(",") if n.strip()]
     elif provider.claim_name:
         names = claim_policies(provider, claims)
-        names = await run_in_threadpool(_existing, repo, names)
+        if catalog is not None:
+            names = await catalog.existing(repo, names)
+        else:
+            names = await run_in_threadpool(_existing, repo, names)
         if not names:
             raise errors.AccessDenied(
                 f"Not authorized to perform {action}: the token's "
