@@ -102,7 +102,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     issued = issue(gateway.tokens, grant, seconds, policies)
     result: dict[str, Any] = {
         "Credentials": issued.credentials(),
-        "AssumedRoleUser": {"AssumedRoleId": grant.uid, "Arn": grant.arn},
+        "AssumedRoleUser": {"Arn": grant.arn, "AssumedRoleId": grant.uid},
         "PackedPolicySize": packed,
         "SourceIdentity": source or None,
     }

@@ -86,8 +86,8 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         "Credentials": done.issued.credentials(),
         "SubjectFromWebIdentityToken": done.claims["sub"],
         "AssumedRoleUser": {
-            "AssumedRoleId": done.federated.assumed_role_id,
             "Arn": done.federated.grant.arn,
+            "AssumedRoleId": done.federated.assumed_role_id,
         },
         "PackedPolicySize": done.packed,
         "Provider": done.provider.issuer,
