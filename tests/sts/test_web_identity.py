@@ -315,3 +315,35 @@ def test_session_tags_claim_in_role_mode(gateway, oidc_provider, root_s3) -> Non
         {**statement, "Action": "sts:AssumeRoleWithWebIdentity"}]}))  # fmt: skip
     arn = f"arn:aws:iam::{ACCOUNT}:role/untagged-web"
     assert error_code(web_identity, gateway, token, RoleArn=arn) == "AccessDenied"
+
+
+def test_session_token_with_a_2_kib_session_policy_stays_under_2_kib(gateway, oidc_provider):
+    from tests.sts.test_session import realistic_policy
+
+    policy = realistic_policy()
+    assert len(policy) > 1900
+    answer = web_identity(gateway, id_token(oidc_provider, "alice"), Policy=policy)
+    assert len(answer["Credentials"]["SessionToken"]) < 2048
+
+
+def test_keycloak_access_token_is_accepted_too(gateway, oidc_provider) -> None:
+    token = oidc_provider.token_for("alice")["access_token"]
+    assert web_identity(gateway, token)["Audience"] == "iamgw"
+
+
+def test_expired_temporary_credentials(gateway, oidc_provider, monkeypatch) -> None:
+    import time
+
+    answer = web_identity(gateway, id_token(oidc_provider, "alice"), DurationSeconds=900)
+    credentials = answer["Credentials"]
+    sts = sts_client(
+        gateway,
+        key=credentials["AccessKeyId"],
+        secret=credentials["SecretAccessKey"],
+        token=credentials["SessionToken"],
+    )
+    from types import SimpleNamespace
+
+    later = time.time() + 901  # the gateway's clock, as session tokens see it
+    monkeypatch.setattr("iamgw.identity.credentials.time", SimpleNamespace(time=lambda: later))
+    assert error_code(sts.get_caller_identity) == "ExpiredToken"
