@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -44,9 +45,22 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         raise InvalidAction(f"Could not find operation {name} for version 2010-05-08")
     gateway = request.app.state.gateway
     call = Call(name, Params(params), identity, gateway.repo, gateway.access)
-    result = await run_in_threadpool(_run, handler, call, gateway.settings.server.region)
+    region = gateway.settings.server.region
+    result = await anyio.to_thread.run_sync(_run, handler, call, region, limiter=_limiter(request))
     request_id = request.scope.get("iamgw.request_id", "")
     return xml_response(name, IAM_NS, request_id, result)
+
+
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    # IAM handlers wait in their thread for decisions made on the event loop, which may
+    # themselves need a worker thread (to load policies): the handlers get threads of
+    # their own (per app, as the limiter belongs to its event loop), so that they can
+    # never take every thread the decisions need.
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "iam_limiter", None)
+    if limiter is None:
+        limiter = state.iam_limiter = anyio.CapacityLimiter(32)
+    return limiter
 
 
 def _run(handler: Any, call: Call, region: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import allow
+from tests.iam.conftest import allow, client_for, make_user
 
 
 def test_parallel_create_user_and_attach(gw, iam) -> None:
@@ -58,3 +58,15 @@ def test_parallel_same_name_creates_one(gw, iam) -> None:
     with ThreadPoolExecutor(10) as pool:
         outcomes = sorted(pool.map(create, range(10)))
     assert outcomes == ["EntityAlreadyExists"] * 9 + ["ok"]
+
+
+def test_many_parallel_delegated_calls(gw, iam) -> None:
+    """More parallel calls than the default worker threads, with cold caches: all answered
+    (IAM handlers run on threads of their own, see iamgw.iam._limiter)."""
+    keys = make_user(iam, "q-many", inline=allow("iam:ListRoles"))
+    clients = [client_for(gw, keys) for _ in range(60)]
+    iam.create_group(GroupName="q-bump")  # a write: every replica's caches start cold
+
+    with ThreadPoolExecutor(60) as pool:
+        results = list(pool.map(lambda c: c.list_roles()["IsTruncated"], clients, timeout=60))
+    assert results == [False] * 60
