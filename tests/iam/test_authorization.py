@@ -200,3 +200,28 @@ def test_policy_changes_take_effect_on_the_next_call(gw, iam) -> None:
     with pytest.raises(ClientError) as err:
         me.list_roles()
     assert code(err) == "InvalidClientTokenId"
+
+
+def test_paths_and_request_tags_scope_a_delegate(gw, iam) -> None:
+    keys = make_user(
+        iam,
+        "z-pathadmin",
+        inline=statements(
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateUser", "iam:TagUser", "iam:DeleteUser"],
+                "Resource": f"arn:aws:iam::{ACCOUNT}:user/eng/*",
+                "Condition": {"StringEqualsIfExists": {"aws:RequestTag/team": "eng"}},
+            }
+        ),
+    )
+    me = client_for(gw, keys)
+    me.create_user(UserName="z-engineer", Path="/eng/", Tags=[{"Key": "team", "Value": "eng"}])
+    denied(me.create_user, UserName="z-operator", Path="/ops/")
+    denied(me.create_user, UserName="z-other", Path="/eng/", Tags=[{"Key": "team", "Value": "ops"}])
+    denied(me.tag_user, UserName="z-engineer", Tags=[{"Key": "team", "Value": "ops"}])
+    iam.create_user(UserName="z-ops", Path="/ops/")
+    denied(me.delete_user, UserName="z-ops")
+    me.delete_user(UserName="z-engineer")
+    names = {u["UserName"] for u in iam.list_users()["Users"]}
+    assert "z-ops" in names and not {"z-engineer", "z-operator", "z-other"} & names
