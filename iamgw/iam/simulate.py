@@ -15,6 +15,7 @@ from iamgw.policy import MalformedPolicyDocument as PolicyDocumentError
 
 from .call import Call
 from .errors import InvalidInput, from_policy
+from .positions import statement_positions
 from .registry import action
 
 _DECISIONS = {
@@ -31,6 +32,7 @@ class Source:
     policy: Policy
     source_id: str
     source_type: str
+    text: str = ""
 
 
 def _parse(text: str, kind: PolicyKind, name: str) -> Policy:
@@ -45,7 +47,7 @@ def _inputs(call: Call, key: str, kind: PolicyKind) -> list[Source]:
     out = []
     for i, text in enumerate(call.params.members(key), start=1):
         source_id = f"{key}.{i}"
-        out.append(Source(_parse(text, kind, f"{key}#{i}"), source_id, "IAM Policy"))
+        out.append(Source(_parse(text, kind, f"{key}#{i}"), source_id, "IAM Policy", text))
     return out
 
 
@@ -53,7 +55,7 @@ def _managed(call: Call, arn: str, n: int, kind: PolicyKind = PolicyKind.IDENTIT
     row = call.repo.get_policy(arn)
     text = call.repo.policy_document(arn)
     source_type = "aws-managed" if row.source == "canned" else "user-managed"
-    return Source(_parse(text, kind, f"managed#{n}"), row.name, source_type)
+    return Source(_parse(text, kind, f"managed#{n}"), row.name, source_type, text)
 
 
 def _principal_sources(call: Call, kind: str, name: str) -> list[Source]:
@@ -67,7 +69,7 @@ def _principal_sources(call: Call, kind: str, name: str) -> list[Source]:
             out.append(_managed(call, arn, len(out)))
         for policy_name, text in sorted(repo.inline_policies(owner_kind, owner).items()):
             parsed = _parse(text, PolicyKind.IDENTITY, f"inline#{len(out)}")
-            out.append(Source(parsed, policy_name, owner_kind))
+            out.append(Source(parsed, policy_name, owner_kind, text))
     return out
 
 
@@ -108,7 +110,9 @@ def _simulate(
     sources = {s.policy.name: s for s in identity + boundaries}
     if resource_text:
         resource_policy = _parse(resource_text, PolicyKind.RESOURCE, "ResourcePolicy")
-        sources["ResourcePolicy"] = Source(resource_policy, "ResourcePolicy", "resource")
+        sources["ResourcePolicy"] = Source(
+            resource_policy, "ResourcePolicy", "resource", resource_text
+        )
     context = _context(call)
     results = []
     for action_name in actions:
@@ -127,7 +131,9 @@ def _simulate(
                 resource_policy,
                 boundaries=[s.policy for s in boundaries],
             )
-            results.append(_result(action_name, resource, decision, sources, boundaries, request))
+            result = _result(action_name, resource, decision, sources, boundaries, request)
+            result["MissingContextValues"] = _missing([s.policy for s in sources.values()], request)
+            results.append(result)
     return {"EvaluationResults": results, "IsTruncated": False}
 
 
@@ -142,7 +148,18 @@ def _result(
     matched = []
     if decision.policy is not None and decision.policy in sources:
         source = sources[decision.policy]
-        matched.append({"SourcePolicyId": source.source_id, "SourcePolicyType": source.source_type})
+        statement: dict[str, Any] = {
+            "SourcePolicyId": source.source_id,
+            "SourcePolicyType": source.source_type,
+        }
+        index = next(
+            (i for i, st in enumerate(source.policy.statements) if st.label == decision.statement),
+            None,
+        )
+        spans = statement_positions(source.text)
+        if index is not None and index < len(spans):
+            statement["StartPosition"], statement["EndPosition"] = spans[index]
+        matched.append(statement)
     result: dict[str, Any] = {
         "EvalActionName": action_name,
         "EvalResourceName": resource,
@@ -154,6 +171,21 @@ def _result(
         allowed = all(evaluate(request, [b.policy]).outcome is Outcome.ALLOWED for b in boundaries)
         result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
     return result
+
+
+def _missing(policies: list[Policy], request: Request) -> list[str]:
+    """Condition keys of the statements for this action that the request does not give
+    (AWS's MissingContextValues), as the policies spell them."""
+    missing: dict[str, str] = {}
+    for policy in policies:
+        for statement in policy.statements:
+            if not statement.matches_action(request.action_lower):
+                continue
+            for block in (statement.source.get("Condition") or {}).values():
+                for key in block if isinstance(block, dict) else ():
+                    if key.lower() not in request.context:
+                        missing.setdefault(key.lower(), key)
+    return sorted(missing.values(), key=str.lower)
 
 
 def _principal_of(call: Call, arn: str) -> tuple[str, str]:

@@ -40,12 +40,21 @@ def test_principal_policy_of_a_user_and_its_groups(iam) -> None:
         ("iam:CreateUser", "arn:aws:s3:::b/k"): "implicitDeny",
     }
     by_action = {r["EvalActionName"]: r for r in result["EvaluationResults"]}
+    # Canned policies are stored compact: the statement is on line 1.
     assert by_action["s3:GetObject"]["MatchedStatements"] == [
-        {"SourcePolicyId": "readwrite", "SourcePolicyType": "aws-managed"}
+        {
+            "SourcePolicyId": "readwrite",
+            "SourcePolicyType": "aws-managed",
+            "StartPosition": {"Line": 1, "Column": 38},
+            "EndPosition": {"Line": 1, "Column": 103},
+        }
     ]
-    assert by_action["s3:DeleteObject"]["MatchedStatements"] == [
-        {"SourcePolicyId": "nodelete", "SourcePolicyType": "group"}
+    matched = by_action["s3:DeleteObject"]["MatchedStatements"]
+    assert [(m["SourcePolicyId"], m["SourcePolicyType"]) for m in matched] == [
+        ("nodelete", "group")
     ]
+    start, end = matched[0]["StartPosition"], matched[0]["EndPosition"]
+    assert DENY_DELETE[start["Column"] - 1] == "{" and DENY_DELETE[end["Column"] - 1] == "}"
     assert by_action["iam:CreateUser"]["MatchedStatements"] == []
     # The user's boundary limits, and says so.
     iam.put_user_permissions_boundary(UserName="m-sim", PermissionsBoundary=policy_arn("readonly"))
@@ -92,9 +101,19 @@ def test_custom_policy_with_context(iam) -> None:
     inside = run("10.1.2.3")
     assert inside["EvalDecision"] == "allowed"
     assert inside["MatchedStatements"] == [
-        {"SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "IAM Policy"}
+        {
+            "SourcePolicyId": "PolicyInputList.1",
+            "SourcePolicyType": "IAM Policy",
+            "StartPosition": {"Line": 1, "Column": policy.index("[{") + 2},
+            "EndPosition": {"Line": 1, "Column": len(policy) - 2},
+        }
     ]
     assert run("192.0.2.1")["EvalDecision"] == "implicitDeny"
+    assert inside["MissingContextValues"] == []
+    without = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["s3:GetObject"])
+    result = without["EvaluationResults"][0]
+    assert result["EvalDecision"] == "implicitDeny"
+    assert result["MissingContextValues"] == ["aws:SourceIp"]
 
 
 def test_simulation_is_authorised(gw, iam) -> None:
