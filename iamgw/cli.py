@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from iamgw import datadir
+from iamgw import datadir, sts
 from iamgw.config import ConfigError, Settings, UpstreamSettings, load_settings
 from iamgw.datadir import DataDirError
 from iamgw.iam.canned import load_canned_policies
@@ -129,6 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.server.tls_cert:
         tls = {"ssl_certfile": settings.server.tls_cert, "ssl_keyfile": settings.server.tls_key}
     scheme = "https" if tls else "http"
+    for line in sts.startup_lines(settings):
+        log.info("%s", line)
     log.info(
         "iamgw listening on %s://%s:%d (%d worker%s)",
         scheme,

@@ -98,6 +98,7 @@ class OidcSettings:
     role_policy: str = ""
     scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email"])
     redirect_uri: str = "http://127.0.0.1:9000/iamgw/callback"
+    limit_to_token_expiry: bool = False  # sessions end no later than the token presented
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,10 @@ class Access:
             before = entry.issued_before.timestamp() if entry.issued_before else None
             if entry.kind == "session" and entry.subject == claims.sid:
                 return True
-            by_user = entry.kind == "user" and entry.subject in (claims.arn, claims.src)
+            # "user": the session's own ARN, its role or IAM user, or the federated
+            # user (its unique id or its token's subject): one OIDC user, not a provider.
+            subjects = (claims.arn, claims.src, claims.uid, claims.idp.get("jwt:sub"))
+            by_user = entry.kind == "user" and entry.subject in subjects
             if by_user and (before is None or claims.iat <= before):
                 return True
             if entry.kind == "before" and before is not None and claims.iat < before:

@@ -60,6 +60,7 @@ class Provider:
     claim_name: str = ""
     claim_prefix: str = ""
     role_policy: str = ""
+    limit_to_token_expiry: bool = False
 
     @property
     def host_path(self) -> str:

@@ -6,6 +6,7 @@ The call is not signed: the token is the proof. Modes: see `iamgw.sts.federation
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,9 @@ async def assume(
     sts = gateway.settings.sts
     highest = min(sts.max_duration_seconds, federated.max_duration)
     seconds = duration(params, sts.min_duration_seconds, sts.default_duration_seconds, highest)
+    if provider.limit_to_token_expiry:
+        # The operator asked that a session never outlive the token that opened it.
+        seconds = min(seconds, max(1, int(claims["exp"] - time.time())))
     packed = None
     if policies.document or policies.arns or federated.grant.tags:
         packed = packed_percent(policies, federated.grant.tags)

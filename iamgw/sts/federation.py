@@ -67,6 +67,7 @@ def configured_providers(settings: Settings) -> list[Provider]:
             claim_name=o.claim_name,
             claim_prefix=o.claim_prefix,
             role_policy=o.role_policy,
+            limit_to_token_expiry=o.limit_to_token_expiry,
         )
         for o in settings.oidc
     ]

@@ -90,3 +90,11 @@ def _trust(provider) -> str:
             ],
         }
     )
+
+
+def test_revoke_one_federated_user_by_subject(gateway, oidc_provider, root_s3, revoke) -> None:
+    bob = web_identity(gateway, id_token(oidc_provider, "bob"))
+    alice = web_identity(gateway, id_token(oidc_provider, "alice"))
+    revoke("--user", bob["SubjectFromWebIdentityToken"])
+    assert get(gateway, bob["Credentials"]) == "InvalidToken"
+    assert get(gateway, alice["Credentials"]) == "ok"  # the provider's other users keep theirs
