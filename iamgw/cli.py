@@ -89,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     what = revoke.add_mutually_exclusive_group(required=True)
     what.add_argument("--session", metavar="SID", help="one session: its ASIA... access key id")
     what.add_argument(
-        "--user", metavar="ARN", help="every session of a user or role ARN, or a session ARN"
+        "--user",
+        metavar="ARN",
+        help="every session of a user or role ARN, a session ARN, "
+        "or a federated user's token subject (sub)",
     )
     what.add_argument(
         "--before", metavar="ISO8601", help="every session issued before this time (UTC if naive)"
