@@ -14,6 +14,7 @@ simulator (see docs/iam.md).
 from __future__ import annotations
 
 from typing import Any
+from xml.sax.saxutils import escape
 
 import anyio
 import anyio.to_thread
@@ -22,14 +23,14 @@ from starlette.responses import Response
 
 from iamgw.errors import InvalidAction
 from iamgw.identity import Identity, IdentityKind
-from iamgw.queryapi import authenticate, xml_response
+from iamgw.queryapi import authenticate, xml_element, xml_response
 from iamgw.store import StoreError, StoreUnavailable
 
-from . import attachments, groups, keys, oidc, policies, roles, simulate, users  # noqa: F401
+from . import account, attachments, groups, keys, oidc, policies, roles, simulate, users  # noqa: F401
 from .call import Call
 from .errors import IAM_NS, MissingAuthenticationToken, from_store
 from .params import Params
-from .registry import ACTIONS
+from .registry import ACTIONS, SummaryMap
 
 __all__ = ["ACTIONS", "IAM_NS", "handle"]
 
@@ -48,7 +49,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     region = gateway.settings.server.region
     result = await anyio.to_thread.run_sync(_run, handler, call, region, limiter=_limiter(request))
     request_id = request.scope.get("iamgw.request_id", "")
-    return xml_response(name, IAM_NS, request_id, result)
+    return _respond(name, request_id, result)
 
 
 def _limiter(request: Request) -> anyio.CapacityLimiter:
@@ -61,6 +62,31 @@ def _limiter(request: Request) -> anyio.CapacityLimiter:
     if limiter is None:
         limiter = state.iam_limiter = anyio.CapacityLimiter(32)
     return limiter
+
+
+def _respond(name: str, request_id: str, result: dict[str, Any] | None) -> Response:
+    if not result or not any(isinstance(v, SummaryMap) for v in result.values()):
+        return xml_response(name, IAM_NS, request_id, result)
+    # A map (GetAccountSummary): `<entry><key/><value/></entry>` items, which
+    # `xml_element` (lists as `<member>`) does not write.
+    inner = "".join(
+        f"<{key}>{_entries(value)}</{key}>"
+        if isinstance(value, SummaryMap)
+        else xml_element(key, value)
+        for key, value in result.items()
+    )
+    body = (
+        f'<{name}Response xmlns="{IAM_NS}"><{name}Result>{inner}</{name}Result>'
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        f"</{name}Response>"
+    )
+    return Response(body, media_type="text/xml")
+
+
+def _entries(value: SummaryMap) -> str:
+    return "".join(
+        f"<entry><key>{escape(k)}</key><value>{int(v)}</value></entry>" for k, v in value.items()
+    )
 
 
 def _run(handler: Any, call: Call, region: str) -> dict[str, Any] | None:

@@ -19,6 +19,10 @@ def action(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class SummaryMap(dict[str, int]):
+    """A map result: rendered as `<entry><key/><value/></entry>` items (Query protocol)."""
+
+
 def tag_context(tags: dict[str, str]) -> dict[str, Any]:
     """`aws:RequestTag/K` and `aws:TagKeys` of a call that sets tags."""
     ctx: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}

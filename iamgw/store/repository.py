@@ -604,6 +604,29 @@ class Repository:
                     continue
             return out
 
+    def account_counts(self) -> dict[str, int]:
+        """How many users, groups, roles, managed policies (and versions), OIDC providers
+        the account holds, in one read (GetAccountSummary)."""
+        with self._read() as s:
+            counts = {
+                name: _count(s, model, model.account_id == self.account_id)
+                for name, model in (
+                    ("Users", User),
+                    ("Groups", Group),
+                    ("Roles", Role),
+                    ("Policies", ManagedPolicy),
+                    ("PolicyVersionsInUse", PolicyVersion),
+                    ("Providers", OidcProvider),
+                )
+            }
+            counts["Policies"] = _count(
+                s,
+                ManagedPolicy,
+                ManagedPolicy.account_id == self.account_id,
+                ManagedPolicy.source != "canned",
+            )
+            return counts
+
     def attachment_count(self, arn: str) -> int:
         with self._read() as s:
             return _count(

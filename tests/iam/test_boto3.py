@@ -366,3 +366,11 @@ def test_role_description_and_provider_updates(iam) -> None:
     tags = iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"]
     assert tags == [{"Key": "k", "Value": "v"}]
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+
+
+def test_account_summary(iam) -> None:
+    iam.create_user(UserName="s-summary")
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["Users"] == len(iam.list_users(MaxItems=1000)["Users"])
+    assert summary["Policies"] == len(iam.list_policies(Scope="Local", MaxItems=1000)["Policies"])
+    assert summary["AccessKeysPerUserQuota"] == 2 and summary["VersionsPerPolicyQuota"] == 5

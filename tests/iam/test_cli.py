@@ -318,6 +318,7 @@ def chains(tmp: Path, bucket: str) -> dict[str, list[Step]]:
             (("delete-role", "--role-name", "c-r"), None),
         ],
         "oidc": [
+            (("get-account-summary",), lambda r: r["SummaryMap"]["UsersQuota"] == 5000),
             (
                 (
                     "create-open-id-connect-provider",

@@ -117,3 +117,21 @@ def test_edit_oidc_provider_is_one_step(repo: Repository) -> None:
     with pytest.raises(LimitExceeded):
         repo.edit_oidc_provider(url, failing)
     assert repo.get_oidc_provider(url).client_ids == ["a", "b"]
+
+
+def test_account_counts(repo: Repository) -> None:
+    repo.upsert_canned_policy("readonly", DOC, "h")  # canned: AWS-managed, not counted
+    repo.create_user("u")
+    repo.create_group("g")
+    arn = repo.policy_arn(repo.create_policy("p", DOC))
+    repo.create_policy_version(arn, DOC, set_default=False)
+    repo.create_oidc_provider("idp.example", ["a"], [])
+    counts = repo.account_counts()
+    assert counts == {
+        "Users": 1,
+        "Groups": 1,
+        "Roles": 0,
+        "Policies": 1,
+        "PolicyVersionsInUse": 3,
+        "Providers": 1,
+    }
