@@ -42,6 +42,7 @@ class Access:
         self.account_id = repo.account_id
         self._root = root_identity(self.account_id, root_access_key, root_secret_key)
         self._generation = -1
+        self._local_store = repo.engine.dialect.name == "sqlite"
         self._revocations: list[Any] = []
         self._reset()
 
@@ -51,12 +52,18 @@ class Access:
         self._buckets: dict[str, str | None] = {}  # bucket -> engine name of its policy
         self._revocations_read = 0.0  # a revocation is a store write: re-read at once
 
-    async def refresh(self) -> None:
-        """Drop every cache when the store changed since the last request."""
-        generation = await run_in_threadpool(self.repo.generation)
+    async def refresh(self) -> int:
+        """Drop every cache when the store changed since the last request; returns the
+        store's generation (other caches key on it too)."""
+        if self._local_store:
+            # A local SQLite read (~0.1 ms) costs less than the hop to a worker thread.
+            generation = self.repo.generation()
+        else:
+            generation = await run_in_threadpool(self.repo.generation)
         if generation != self._generation:
             self._generation = generation
             self._reset()
+        return generation
 
     # -- identities -----------------------------------------------------------
 

@@ -96,10 +96,11 @@ class Catalog:
     generation: int
     objects: list[tuple[str, tuple[str, ...]]]  # (url, client ids)
     policies: dict[str, bool] = field(default_factory=dict)
+    roles: dict[str, RoleInfo | None] = field(default_factory=dict)  # by RoleArn
 
     @classmethod
     async def current(cls, request: Request, repo: Repository) -> Catalog:
-        generation = await run_in_threadpool(repo.generation)
+        generation = await request.app.state.gateway.access.refresh()
         state = request.app.state
         found: Catalog | None = getattr(state, "sts_catalog", None)
         if found is None or found.generation != generation:
@@ -107,6 +108,12 @@ class Catalog:
             found = cls(generation, [(r.url, tuple(r.client_ids)) for r in rows])
             state.sts_catalog = found
         return found
+
+    async def role(self, repo: Repository, arn: str) -> RoleInfo | None:
+        """The role a RoleArn names (None: no such role), read once per generation."""
+        if arn not in self.roles:
+            self.roles[arn] = await find_role(repo, arn)
+        return self.roles[arn]
 
     async def existing(self, repo: Repository, names: list[str]) -> list[str]:
         """The names among `names` of policies that exist."""
@@ -265,7 +272,9 @@ async def federate(
     account = settings.server.account_id
     tags, transitive = claim_tags(claims)
     idp = jwt_variables(claims)
-    role = await find_role(repo, role_arn) if role_arn else None
+    role = None
+    if role_arn:
+        role = await (catalog.role(repo, role_arn) if catalog else find_role(repo, role_arn))
     if role is not None:
         context = {
             **claim_context(provider, claims),
