@@ -116,8 +116,8 @@ class Repository:
         """Read on every request (cache invalidation): one plain query, no ORM."""
         value = database.scalar(
             self.engine,
-            "SELECT generation FROM store_generation WHERE account_id = :a",
-            a=self.account_id,
+            "SELECT generation FROM store_generation WHERE account_id = ?",
+            self.account_id,
         )
         return int(value or 0)
 
