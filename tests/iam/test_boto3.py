@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.iam.conftest import ACCOUNT, allow, code, policy_arn, user_arn
@@ -311,11 +315,20 @@ def test_openid_connect_providers(iam) -> None:
 
 
 def test_unknown_action_and_unsigned_calls(gw) -> None:
-    import httpx
-
     r = httpx.post(gw.url + "/", data={"Action": "ListUsers", "Version": "2010-05-08"})
     assert r.status_code == 403 and "<Code>MissingAuthenticationToken</Code>" in r.text
     assert "https://iam.amazonaws.com/doc/2010-05-08/" in r.text
+    body = "Action=CreateLoginProfile&Version=2010-05-08&UserName=x"
+    request = AWSRequest(
+        "POST",
+        gw.url + "/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    SigV4Auth(Credentials(gw.root_key, gw.root_secret), "iam", "us-east-1").add_auth(request)
+    r = httpx.post(gw.url + "/", content=body, headers=dict(request.headers))
+    assert r.status_code == 400 and "<Code>InvalidAction</Code>" in r.text
+    assert "<Type>Sender</Type>" in r.text
 
 
 def test_update_group_and_entities_for_policy(iam) -> None:
