@@ -17,7 +17,7 @@ from . import shapes
 from .call import Call
 from .errors import from_policy
 from .params import POLICY_NAME, paginate
-from .registry import action
+from .registry import action, tag_context
 
 
 def check_document(
@@ -42,11 +42,11 @@ def create_policy(call: Call) -> dict[str, Any]:
     path = p.path()
     document = p.document("PolicyDocument", "policyDocument")
     description = p.description() or ""
-    p.tags()  # validated as IAM does; managed policies keep no tags in iamgw
-    call.authorize(f"arn:aws:iam::{call.account}:policy{path}{name}")
+    tags = p.tags()
+    call.authorize(f"arn:aws:iam::{call.account}:policy{path}{name}", tag_context(tags))
     check_document(document)
-    row = call.repo.create_policy(name, document, path, description)
-    return {"Policy": shapes.policy(call.repo, row)}
+    row = call.repo.create_policy(name, document, path, description, tags=tags)
+    return {"Policy": {**shapes.policy(call.repo, row), "Tags": shapes.tag_list(tags) or None}}
 
 
 @action("GetPolicy")
@@ -55,7 +55,8 @@ def get_policy(call: Call) -> dict[str, Any]:
     call.authorize(arn)
     row = call.repo.get_policy(arn)
     usage = call.repo.policy_usage().get(call.repo.policy_arn(row), (0, 0))
-    return {"Policy": shapes.policy(call.repo, row, usage, description=True)}
+    policy = shapes.policy(call.repo, row, usage, description=True)
+    return {"Policy": {**policy, "Tags": shapes.tag_list(row.tags) or None}}
 
 
 @action("ListPolicies")
@@ -167,3 +168,27 @@ def list_entities_for_policy(call: Call) -> dict[str, Any]:
                 {f"{kind}Name": entity.name, f"{kind}Id": getattr(entity, f"{kind.lower()}_id")}
             )
     return {**out, "IsTruncated": False}
+
+
+@action("TagPolicy")
+def tag_policy(call: Call) -> None:
+    arn = _arn(call)
+    tags = call.params.tags()
+    call.authorize(arn, tag_context(tags))
+    call.repo.set_policy_tags(arn, tags)
+
+
+@action("UntagPolicy")
+def untag_policy(call: Call) -> None:
+    arn = _arn(call)
+    keys = call.params.tag_keys()
+    call.authorize(arn, {"aws:TagKeys": keys or None})
+    call.repo.remove_policy_tags(arn, keys)
+
+
+@action("ListPolicyTags")
+def list_policy_tags(call: Call) -> dict[str, Any]:
+    arn = _arn(call)
+    call.authorize(arn)
+    tags = shapes.tag_list(call.repo.get_policy(arn).tags)
+    return paginate(tags, call.params, lambda t: t["Key"], "Tags", lambda t: t)

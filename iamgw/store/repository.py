@@ -493,6 +493,7 @@ class Repository:
         description: str = "",
         source: str = "api",
         source_hash: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ManagedPolicy:
         policy = ManagedPolicy(
             account_id=self.account_id,
@@ -503,6 +504,7 @@ class Repository:
             description=description,
             source=source,
             source_hash=source_hash,
+            tags=dict(tags or {}),
         )
         with self._write() as s:
             s.add(policy)
@@ -565,6 +567,21 @@ class Repository:
                 )
                 policies = [p for p in policies if self.policy_arn(p) in attached]
             return policies
+
+    def set_policy_tags(self, arn: str, tags: dict[str, str]) -> None:
+        with self._write() as s:
+            policy = self._policy(s, arn)
+            policy.tags = {**policy.tags, **tags}
+            if len(policy.tags) > MAX_TAGS:
+                raise LimitExceeded(f"Cannot exceed quota for TagsPerPolicy: {MAX_TAGS}.")
+            s.add(policy)
+
+    def remove_policy_tags(self, arn: str, keys: Iterable[str]) -> None:
+        with self._write() as s:
+            policy = self._policy(s, arn)
+            drop = set(keys)
+            policy.tags = {k: v for k, v in policy.tags.items() if k not in drop}
+            s.add(policy)
 
     def policy_usage(self) -> dict[str, tuple[int, int]]:
         """{policy ARN: (attachments, uses as a permissions boundary)}, in one read."""

@@ -84,6 +84,7 @@ class ManagedPolicy(SQLModel, table=True):
     # "api" (CreatePolicy) or "canned" (a file of policies/); the hash tells a changed file.
     source: str = Field(default="api", max_length=16)
     source_hash: str | None = Field(default=None, max_length=64)
+    tags: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
 

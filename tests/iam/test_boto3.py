@@ -387,3 +387,15 @@ def test_account_summary(iam) -> None:
     assert summary["Users"] == len(iam.list_users(MaxItems=1000)["Users"])
     assert summary["Policies"] == len(iam.list_policies(Scope="Local", MaxItems=1000)["Policies"])
     assert summary["AccessKeysPerUserQuota"] == 2 and summary["VersionsPerPolicyQuota"] == 5
+
+
+def test_policy_tags(iam) -> None:
+    arn = iam.create_policy(
+        PolicyName="t-tagged",
+        PolicyDocument=allow("s3:GetObject"),
+        Tags=[{"Key": "a", "Value": "1"}],
+    )["Policy"]["Arn"]
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Tags"] == [{"Key": "a", "Value": "1"}]
+    iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "b", "Value": "2"}])
+    iam.untag_policy(PolicyArn=arn, TagKeys=["a"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "b", "Value": "2"}]

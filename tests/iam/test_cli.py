@@ -173,6 +173,12 @@ def chains(tmp: Path, bucket: str) -> dict[str, list[Step]]:
                 ("get-policy", "--policy-arn", pol),
                 lambda r: r["Policy"]["DefaultVersionId"] == "v1",
             ),
+            (("tag-policy", "--policy-arn", pol, "--tags", "Key=k,Value=v"), None),
+            (
+                ("list-policy-tags", "--policy-arn", pol),
+                lambda r: r["Tags"] == [{"Key": "k", "Value": "v"}],
+            ),
+            (("untag-policy", "--policy-arn", pol, "--tag-keys", "k"), None),
             (
                 ("list-policies", "--scope", "Local"),
                 lambda r: "c-pol" in [p["PolicyName"] for p in r["Policies"]],

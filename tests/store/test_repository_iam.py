@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import text
 
 from iamgw.store import (
     DeleteConflict,
     EntityAlreadyExists,
     LimitExceeded,
+    MasterKey,
     NoSuchEntity,
     Repository,
 )
+from iamgw.store.database import make_engine, migrate
 
 DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
 TRUST = (
@@ -135,3 +140,31 @@ def test_account_counts(repo: Repository) -> None:
         "PolicyVersionsInUse": 3,
         "Providers": 1,
     }
+
+
+def test_policy_tags(repo: Repository) -> None:
+    arn = repo.policy_arn(repo.create_policy("tagged", DOC, tags={"a": "1"}))
+    repo.set_policy_tags(arn, {"b": "2"})
+    repo.remove_policy_tags(arn, ["a"])
+    assert repo.get_policy(arn).tags == {"b": "2"}
+
+
+def test_upgrade_from_0001_keeps_policies(store_url: str) -> None:
+    engine = make_engine(store_url)
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO iam_policy (account_id, name, name_key, path, policy_id, description,"
+                " default_version, next_version, source, created, updated) VALUES ('123456789012',"
+                " 'old', 'old', '/', 'ANPAOLD', '', 'v1', 2, 'api', :now, :now)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+    migrate(engine)
+    engine.dispose()
+    repo = Repository.open(store_url, MasterKey(b"k" * 32), "123456789012")
+    assert repo.get_policy("old").tags == {}
+    repo.set_policy_tags("old", {"x": "y"})
+    assert repo.get_policy("old").tags == {"x": "y"}
+    repo.close()
