@@ -33,6 +33,8 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import wrk  # noqa: E402
 from iamgw.s3.embedded import start_seaweedfs
 from iamgw.sigv4 import Credentials, sign_request
 
@@ -150,7 +152,7 @@ def rss_peak_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_gateway(node, data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_gateway(node, data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAMGW_")}
     env.update(
@@ -166,7 +168,9 @@ def start_gateway(node, data_dir: Path) -> tuple[subprocess.Popen, str]:
             "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
         }
     )
-    proc = subprocess.Popen([sys.executable, "-m", "iamgw.cli", "serve"], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "iamgw.cli", "serve", "--workers", str(workers)], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -182,7 +186,7 @@ def start_gateway(node, data_dir: Path) -> tuple[subprocess.Popen, str]:
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="iamgw-bench-"))
     node = start_seaweedfs(workdir / "node")
-    proc, url = start_gateway(node, workdir / "gateway")
+    proc, url = start_gateway(node, workdir / "gateway", args.workers)
     direct = Target("direct", node.endpoint, node.access_key, node.secret_key)
     gateway = Target("iamgw", url, ROOT_KEY, ROOT_SECRET)
     rows: list[tuple[str, float, float, str]] = []
@@ -191,24 +195,39 @@ async def run(args: argparse.Namespace) -> None:
         for n in range(16):  # objects for the GETs
             for i in range(50):
                 await direct.request("PUT", f"/bench/small-{n % 4}-{i}", b"x" * 1024)
+        body = b"x" * 1024  # ASCII: wrk's Lua script carries it as a string
+        digest = hashlib.sha256(body).hexdigest()
         for op in ("GET", "PUT"):
             for concurrency in (1, 16):
                 measured = {}
                 for target in (direct, gateway):
-                    await ops_per_second(target, op, concurrency, 1.0)  # warm up
-                    runs = [
-                        await ops_per_second(target, op, concurrency, args.seconds / 3)
-                        for _ in range(3)
-                    ]
+                    if op == "GET":
+                        url, headers = target.signed("GET", "/bench/small-0-0")
+                    else:
+                        extra = {"content-length": str(len(body))}
+                        url, headers = target.signed("PUT", "/bench/wrk-put", digest, extra)
+                    load = wrk.rate if wrk.available() else None
+                    if load is not None:
+                        runs = [
+                            load(
+                                url,
+                                op,
+                                headers,
+                                body if op == "PUT" else b"",
+                                concurrency,
+                                args.seconds / 3,
+                            )
+                            for _ in range(3)
+                        ]
+                    else:
+                        await ops_per_second(target, op, concurrency, 1.0)  # warm up
+                        runs = [
+                            await ops_per_second(target, op, concurrency, args.seconds / 3)
+                            for _ in range(3)
+                        ]
                     measured[target.name] = statistics.median(runs)
-                rows.append(
-                    (
-                        f"1 KiB {op}, {concurrency} client{'s' if concurrency > 1 else ''}",
-                        measured["iamgw"],
-                        measured["direct"],
-                        "ops/s",
-                    )
-                )
+                label = f"1 KiB {op}, {concurrency} client{'s' if concurrency > 1 else ''}"
+                rows.append((label, measured["iamgw"], measured["direct"], "ops/s"))
                 print(f"  measured {rows[-1][0]}", file=sys.stderr)
         size = args.big_mib << 20
         piece = os.urandom(1 << 20)
@@ -238,13 +257,15 @@ async def run(args: argparse.Namespace) -> None:
     for name, ours, theirs, unit in rows:
         print(f"{name:<34}{ours:>12,.1f}{theirs:>12,.1f}  {unit:<6}{ours / theirs:>8.0%}")
     print(f"\niamgw peak RSS (VmHWM) after the big transfers: {rss:.1f} MiB")
-    print("One uvicorn worker; client, gateway and node share this machine's cores.")
+    client = "wrk (small objects)" if wrk.available() else "a Python client"
+    print(f"{args.workers} uvicorn worker(s); {client}; load, gateway and node share the cores.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement (3 runs)")
     parser.add_argument("--big-mib", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of iamgw")
     asyncio.run(run(parser.parse_args()))
 
 

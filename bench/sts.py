@@ -6,7 +6,8 @@ Starts the OpenID provider peer (keycloak-realm/realm.json), a SeaweedFS node,
 and `iamgw serve` with 1 and then 2 uvicorn workers. One real ID token (alice,
 policy `readwrite`) is exchanged again and again (the provider's keys are cached
 after the first call); then the same 1 KiB GET is signed with the temporary
-credentials and with an IAM user's access key. Not a test: nothing is asserted.
+credentials and with an IAM user's access key. The load comes from `wrk` (a C
+client; `apt-get install wrk`). Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET  # noqa: S405 - our own gateway's answers
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import wrk  # noqa: E402
 from bench.proxy import ROOT_KEY, ROOT_SECRET, Target, free_port  # noqa: E402
 from iamgw.config import load_settings  # noqa: E402
 from iamgw.iam.canned import load_canned_policies  # noqa: E402
 from iamgw.s3.embedded import start_seaweedfs  # noqa: E402
+from iamgw.sigv4 import Credentials  # noqa: E402
 from iamgw.store import MasterKey, Repository  # noqa: E402
 from tests.peers import start_oidc_provider  # noqa: E402
 
@@ -91,41 +95,36 @@ async def assume(client: httpx.AsyncClient, url: str, token: str) -> dict[str, s
     return {c.tag.removeprefix(NS): c.text or "" for c in creds}
 
 
-async def rate(call, seconds: float, concurrency: int) -> float:
-    done = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await call()
-            done += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - started)
-
-
 async def measure(url: str, token: str, user_keys: tuple[str, str], args) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30) as client:
         creds = await assume(client, url, token)  # first call: discovery and JWKS fetched
-        runs = [
-            await rate(lambda: assume(client, url, token), args.seconds / 3, args.concurrency)
+    form = urlencode(
+        {
+            "Action": "AssumeRoleWithWebIdentity",
+            "Version": "2011-06-15",
+            "RoleArn": "arn:aws:iam::000000000000:role/claims",
+            "RoleSessionName": "bench",
+            "WebIdentityToken": token,
+        }
+    ).encode()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    temporary = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    user = Credentials(*user_keys)
+    results = {}
+    for name, credentials in (("temporary", temporary), ("iam-user", user)):
+        target = Target(name, url, credentials.access_key, credentials.secret_key)
+        target.credentials = credentials
+        get_url, headers = target.signed("GET", "/bench/object")
+        results[name] = statistics.median(
+            [wrk.rate(get_url, "GET", headers, seconds=args.seconds / 3) for _ in range(3)]
+        )
+    results["assume"] = statistics.median(
+        [
+            wrk.rate(url + "/", "POST", form_type, form, args.concurrency, args.seconds / 3)
             for _ in range(3)
         ]
-    temporary = Target("temporary", url, creds["AccessKeyId"], creds["SecretAccessKey"])
-    temporary.credentials = type(temporary.credentials)(
-        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
     )
-    iam_user = Target("iam-user", url, *user_keys)
-    s3 = {}
-    for target in (temporary, iam_user):
-        get = lambda t=target: t.request("GET", "/bench/object")  # noqa: E731
-        s3[target.name] = statistics.median(
-            [await rate(get, args.seconds / 3, 16) for _ in range(3)]
-        )
-    return {"assume": statistics.median(runs), **s3}
+    return results
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -184,6 +183,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    if not wrk.available():
+        parser.error("wrk is needed: apt-get install wrk")
     asyncio.run(run(parser.parse_args()))
 
 

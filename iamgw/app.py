@@ -87,7 +87,7 @@ def create_app(
         nodes = [Upstream.from_settings(u) for u in settings.upstream]
         pool = UpstreamPool(nodes, transport=upstream_transport)
         await pool.start()
-        proxy = Proxy(pool, transport=upstream_transport)
+        proxy = Proxy(pool)
         tokens = SessionTokens(master_key)
         access = Access(repo, tokens, root.access_key, root.secret_key)
         auditor = Auditor(settings.audit.targets, transport=audit_transport)

@@ -2,8 +2,9 @@
 
 Bodies stream both ways: the request body is read from the client as the node
 reads it, and the node's answer is passed on chunk by chunk, so memory stays
-constant for any object size. The upstream call goes through an httpx
-transport that tests can swap.
+constant for any object size. The upstream client is aiohttp: under many
+concurrent requests its connection pool and C parser cost a fraction of
+httpx's (measured with bench/proxy.py: 1 KiB GETs at 16 clients).
 
 A request whose body has not been sent yet (GET, HEAD, DELETE, or a body that
 is still unread) is retried on another node when its node cannot be reached or
@@ -17,9 +18,10 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
+from yarl import URL
 
 from iamgw.errors import ServiceUnavailable
 from iamgw.s3.upstreams import Upstream, UpstreamPool
@@ -94,14 +96,25 @@ class _Body:
 
 
 class Proxy:
-    def __init__(self, pool: UpstreamPool, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
-        timeout = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=30.0)
-        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
-        self.client = httpx.AsyncClient(transport=transport, timeout=timeout, limits=limits)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        # Created on first use: it belongs to the event loop that serves requests.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=300),
+                auto_decompress=False,  # bodies pass through as the node sent them
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def forward(
         self,
@@ -144,20 +157,21 @@ class Proxy:
             if stream is not None and stream.started and replay is not None:
                 stream = _Body(replay())
             content = stream if stream is not None else body
-            request = self._build(node, method, path, query, forwarded, content, payload_hash)
             try:
-                response = await self.client.send(request, stream=True)
-            except httpx.TransportError as exc:
+                response = await self._send(
+                    node, method, path, query, forwarded, content, payload_hash
+                )
+            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 self.pool.mark_down(node)
                 last_error = f"{node.endpoint} failed ({type(exc).__name__})"
                 if not can_resend():
                     raise ServiceUnavailable(f"Service unavailable: {last_error}.") from None
                 continue
             retry = method in _IDEMPOTENT and can_resend() and self._others(tried)
-            if response.status_code in _RETRY_STATUS and retry:
-                await response.aclose()
+            if response.status in _RETRY_STATUS and retry:
+                response.release()
                 log.warning(
-                    "%s answered %d: retrying on another node", node.endpoint, response.status_code
+                    "%s answered %d: retrying on another node", node.endpoint, response.status
                 )
                 continue
             return _stream_back(response)
@@ -165,7 +179,7 @@ class Proxy:
     def _others(self, tried: set[int]) -> bool:
         return any(id(n) not in tried for n in self.pool.healthy())
 
-    def _build(
+    async def _send(
         self,
         node: Upstream,
         method: str,
@@ -174,7 +188,7 @@ class Proxy:
         headers: dict[str, str],
         content: _Body | bytes | None,
         payload_hash: str,
-    ) -> httpx.Request:
+    ) -> aiohttp.ClientResponse:
         url = node.endpoint + path + (f"?{query}" if query else "")
         signed = sign_request(
             method,
@@ -186,18 +200,24 @@ class Proxy:
             service="s3",
             now=datetime.now(UTC),
         )
-        all_headers = {**headers, **signed}
-        return self.client.build_request(method, url, headers=all_headers, content=content)
+        data = content.__aiter__() if isinstance(content, _Body) else content
+        return await self.session.request(
+            method,
+            URL(url, encoded=True),  # sent exactly as signed: never re-quoted
+            headers={**headers, **signed},
+            data=data,
+            allow_redirects=False,
+        )
 
 
-def _stream_back(upstream: httpx.Response) -> Response:
+def _stream_back(upstream: aiohttp.ClientResponse) -> Response:
     response = StreamingResponse(
-        upstream.aiter_raw(),
-        status_code=upstream.status_code,
-        background=BackgroundTask(upstream.aclose),
+        upstream.content.iter_any(),
+        status_code=upstream.status,
+        background=BackgroundTask(upstream.release),
     )
     # Raw pairs: a header the node sends twice is passed on twice.
     response.raw_headers = [
-        (k.lower(), v) for k, v in upstream.headers.raw if k.lower().decode() not in _DROP_RESPONSE
+        (k.lower(), v) for k, v in upstream.raw_headers if k.lower().decode() not in _DROP_RESPONSE
     ]
     return response
