@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from iamgw.errors import (
     AccessDenied,
@@ -86,7 +86,8 @@ def _check_resources(policy: Any, bucket: str) -> None:
 
 async def _require_bucket(gateway: Any, bucket: str) -> None:
     response = await gateway.proxy.forward("HEAD", bucket, None, [], {})
-    await response.background()  # close the upstream response
+    if response.background is not None:
+        await response.background()  # close the upstream response
     if response.status_code == 404:
         raise NoSuchBucket(resource=bucket)
 
@@ -198,8 +199,11 @@ def _serialise(root: ET.Element) -> bytes:
 
 
 async def _collect(response: Response) -> bytes:
+    """The whole body of a forwarded answer (a small one is already whole)."""
+    if not isinstance(response, StreamingResponse):
+        return bytes(response.body)
     body = bytearray()
-    async for chunk in response.body_iterator:  # type: ignore[attr-defined]
+    async for chunk in response.body_iterator:
         body += chunk if isinstance(chunk, bytes) else chunk.encode()
         if len(body) > MAX_LIST_BODY:
             raise InvalidRequest("The storage node's answer is too large.")

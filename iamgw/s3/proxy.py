@@ -64,6 +64,7 @@ _DROP_RESPONSE = {
 _RETRY_STATUS = {500, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110 §9.2.2
 UNSIGNED = "UNSIGNED-PAYLOAD"
+SMALL_ANSWER = 64 * 1024  # answers up to this size are read whole, larger ones streamed
 
 
 def upstream_path(bucket: str | None, key: str | None) -> str:
@@ -174,7 +175,7 @@ class Proxy:
                     "%s answered %d: retrying on another node", node.endpoint, response.status
                 )
                 continue
-            return _stream_back(response)
+            return await _answer(response)
 
     def _others(self, tried: set[int]) -> bool:
         return any(id(n) not in tried for n in self.pool.healthy())
@@ -210,14 +211,30 @@ class Proxy:
         )
 
 
-def _stream_back(upstream: aiohttp.ClientResponse) -> Response:
-    response = StreamingResponse(
-        upstream.content.iter_any(),
-        status_code=upstream.status,
-        background=BackgroundTask(upstream.release),
-    )
+async def _release(upstream: aiohttp.ClientResponse) -> None:
+    # Async on purpose: Starlette runs a plain function in a worker thread.
+    upstream.release()
+
+
+async def _answer(upstream: aiohttp.ClientResponse) -> Response:
+    """A small answer whole (one write, no streaming machinery); any other streamed."""
+    length = upstream.content_length
+    if length is not None and length <= SMALL_ANSWER:
+        body = await upstream.read()
+        upstream.release()
+        response = Response(body, status_code=upstream.status)
+    else:
+        response = _stream_back(upstream)
     # Raw pairs: a header the node sends twice is passed on twice.
     response.raw_headers = [
         (k.lower(), v) for k, v in upstream.raw_headers if k.lower().decode() not in _DROP_RESPONSE
     ]
     return response
+
+
+def _stream_back(upstream: aiohttp.ClientResponse) -> Response:
+    return StreamingResponse(
+        upstream.content.iter_any(),
+        status_code=upstream.status,
+        background=BackgroundTask(_release, upstream),
+    )
