@@ -174,8 +174,8 @@ async def run(args: argparse.Namespace) -> None:
             f"{m['iam-user']:>18,.0f}  {m['temporary'] / m['iam-user']:>9.0%}"
         )
     print(
-        f"\nclient: {args.concurrency} concurrent AssumeRole calls, 16 concurrent GETs; "
-        "client, gateway, node and provider share this machine's 2 cores."
+        f"\nwrk: {args.concurrency} connections for AssumeRole, 16 for GETs; "
+        "wrk, gateway, node and provider share this machine's 2 cores."
     )
 
 

@@ -10,6 +10,7 @@ revocation deny-list is re-read at most once a second.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from iamgw.store import NoSuchEntity, Repository
 
 log = logging.getLogger("iamgw.access")
 REVOCATION_REFRESH_SECONDS = 1.0
+MAX_OPEN_SESSIONS = 10_000  # opened session tokens kept (decrypting one costs ~0.1 ms)
 
 
 class Access:
@@ -50,6 +52,7 @@ class Access:
         self.engine = Engine()
         self._users: dict[str, Identity | None] = {}  # access key -> identity (None: unknown)
         self._buckets: dict[str, str | None] = {}  # bucket -> engine name of its policy
+        self._sessions: dict[str, Identity] = {}  # session token -> identity, once opened
         self._revocations_read = 0.0  # a revocation is a store write: re-read at once
 
     async def refresh(self) -> int:
@@ -91,20 +94,38 @@ class Access:
             return None
 
     async def _session(self, access_key: str, token: str) -> Identity:
+        known = self._sessions.get(token)
+        if (
+            known is not None
+            and known.session is not None
+            and hmac.compare_digest(known.access_key.encode(), access_key.encode())
+            and time.time() < known.session.exp
+        ):
+            identity = known  # opened before: the same token, key and claims
+        else:
+            identity = self._open_session(access_key, token)
+        assert identity.session is not None
+        if await self._revoked(identity.session):
+            raise InvalidToken("The provided token has been revoked.")
+        return identity
+
+    def _open_session(self, access_key: str, token: str) -> Identity:
         try:
             claims = self.tokens.open(token, access_key)
         except TokenExpired:
             raise ExpiredToken() from None
         except TokenError:
             raise InvalidToken() from None
-        if await self._revoked(claims):
-            raise InvalidToken("The provided token has been revoked.")
         session_name = None
         if claims.sp:
             session_name = "session:" + hashlib.sha256(claims.sp.encode()).hexdigest()
             if self.engine.get(session_name) is None:
                 self._put(session_name, claims.sp, PolicyKind.SESSION)
-        return session_identity(self.account_id, claims, session_name)
+        identity = session_identity(self.account_id, claims, session_name)
+        if len(self._sessions) >= MAX_OPEN_SESSIONS:
+            self._sessions.clear()
+        self._sessions[token] = identity
+        return identity
 
     async def _revoked(self, claims: SessionClaims) -> bool:
         now = time.monotonic()
