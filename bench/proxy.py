@@ -152,8 +152,8 @@ def rss_peak_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_gateway(node, data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def gateway_env(node, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of an `iamgw serve` in front of `node` (shared with bench/sts.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAMGW_")}
     env.update(
         {
@@ -166,13 +166,19 @@ def start_gateway(node, data_dir: Path, workers: int = 1) -> tuple[subprocess.Po
             "IAMGW_UPSTREAM_SECRET_KEY": node.secret_key,
             "IAMGW_LOG_LEVEL": "WARNING",
             "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
+            **extra,
         }
     )
+    return env
+
+
+def serve(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """Start `iamgw serve` with `env`; return once /readyz answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "iamgw.cli", "serve", "--workers", str(workers)], env=env
     )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    url = f"http://{env['IAMGW_SERVER_ADDRESS']}"
+    for _ in range(300):
         try:
             if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                 return proc, url
@@ -186,7 +192,7 @@ def start_gateway(node, data_dir: Path, workers: int = 1) -> tuple[subprocess.Po
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="iamgw-bench-"))
     node = start_seaweedfs(workdir / "node")
-    proc, url = start_gateway(node, workdir / "gateway", args.workers)
+    proc, url = serve(gateway_env(node, workdir / "gateway", free_port()), args.workers)
     direct = Target("direct", node.endpoint, node.access_key, node.secret_key)
     gateway = Target("iamgw", url, ROOT_KEY, ROOT_SECRET)
     rows: list[tuple[str, float, float, str]] = []

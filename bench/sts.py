@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET  # noqa: S405 - our own gateway's answers
 from pathlib import Path
 from urllib.parse import urlencode
@@ -30,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import wrk  # noqa: E402
-from bench.proxy import ROOT_KEY, ROOT_SECRET, Target, free_port  # noqa: E402
+from bench.proxy import Target, free_port, gateway_env, serve  # noqa: E402
 from iamgw.config import load_settings  # noqa: E402
 from iamgw.iam.canned import load_canned_policies  # noqa: E402
 from iamgw.s3.embedded import start_seaweedfs  # noqa: E402
@@ -42,41 +39,15 @@ NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 READWRITE = "arn:aws:iam::000000000000:policy/readwrite"
 
 
-def gateway_env(node, data_dir: Path, issuer: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IAMGW_")}
-    env.update(
-        {
-            "IAMGW_SERVER_ADDRESS": f"127.0.0.1:{port}",
-            "IAMGW_SERVER_DATA_DIR": str(data_dir),
-            "IAMGW_ROOT_ACCESS_KEY": ROOT_KEY,
-            "IAMGW_ROOT_SECRET_KEY": ROOT_SECRET,
-            "IAMGW_UPSTREAM_ENDPOINT": node.endpoint,
-            "IAMGW_UPSTREAM_ACCESS_KEY": node.access_key,
-            "IAMGW_UPSTREAM_SECRET_KEY": node.secret_key,
-            "IAMGW_OIDC_0_NAME": "keycloak",
-            "IAMGW_OIDC_0_ISSUER": issuer,
-            "IAMGW_OIDC_0_CLIENT_ID": "iamgw",
-            "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
-            "IAMGW_LOG_LEVEL": "WARNING",
-        }
+def oidc_env(node, data_dir: Path, issuer: str, port: int) -> dict[str, str]:
+    return gateway_env(
+        node,
+        data_dir,
+        port,
+        IAMGW_OIDC_0_NAME="keycloak",
+        IAMGW_OIDC_0_ISSUER=issuer,
+        IAMGW_OIDC_0_CLIENT_ID="iamgw",
     )
-    return env
-
-
-def start(env: dict[str, str], workers: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "iamgw.cli", "serve", "--workers", str(workers)], env=env
-    )
-    url = f"http://{env['IAMGW_SERVER_ADDRESS']}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("iamgw did not become ready")
 
 
 async def assume(client: httpx.AsyncClient, url: str, token: str) -> dict[str, str]:
@@ -138,7 +109,7 @@ async def run(args: argparse.Namespace) -> None:
         await direct.request("PUT", "/bench")
         await direct.request("PUT", "/bench/object", b"x" * 1024)
         data = work / "gateway"
-        env = gateway_env(node, data, provider.issuer, free_port())
+        env = oidc_env(node, data, provider.issuer, free_port())
         settings = load_settings(None, environ=env)
         repo = Repository.open(
             settings.store_url,
@@ -152,7 +123,7 @@ async def run(args: argparse.Namespace) -> None:
         repo.close()
         for workers in (1, 2):
             port = free_port()
-            proc = start(gateway_env(node, data, provider.issuer, port), workers)
+            proc, _ = serve(oidc_env(node, data, provider.issuer, port), workers)
             try:
                 url = f"http://127.0.0.1:{port}"
                 rows.append((workers, await measure(url, token, (row.access_key_id, secret), args)))

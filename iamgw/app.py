@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,6 +125,10 @@ async def dispatch(request: Request) -> Response:
         response = await handler(request)
     except AWSError as exc:
         response = error_response(request, _as_api_error(exc, api))
+    except ClientDisconnect:
+        # The client went away before its request was whole: nobody to answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        response = Response(status_code=499)
     except StoreUnavailable:
         log.error("IAM store unavailable while answering %s %s", request.method, request.url.path)
         response = error_response(request, _unavailable(api))

@@ -69,6 +69,8 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
             raise IncompleteBody()
         return spooled
     length = int(length_header) if length_header is not None else None
+    if length == 0:
+        return Body(None, 0, UNSIGNED)
     return Body(request.stream(), length, UNSIGNED)
 
 

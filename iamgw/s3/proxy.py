@@ -83,17 +83,23 @@ def upstream_query(params: list[tuple[str, str]]) -> str:
 
 
 class _Body:
-    """Wraps the request body so that a retry knows whether any of it was sent."""
+    """Wraps the request body: a retry must know whether any of it was sent, and a
+    failure of the client's side (it went away) must not be blamed on the node."""
 
     def __init__(self, source: AsyncIterator[bytes]) -> None:
         self.source = source
         self.started = False
+        self.failed: BaseException | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self.started = True
-        async for chunk in self.source:
-            if chunk:
-                yield chunk
+        try:
+            async for chunk in self.source:
+                if chunk:
+                    yield chunk
+        except Exception as exc:
+            self.failed = exc
+            raise
 
 
 class Proxy:
@@ -163,6 +169,8 @@ class Proxy:
                     node, method, path, query, forwarded, content, payload_hash
                 )
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                if stream is not None and stream.failed is not None:
+                    raise stream.failed from None  # the client's body failed, not the node
                 self.pool.mark_down(node)
                 last_error = f"{node.endpoint} failed ({type(exc).__name__})"
                 if not can_resend():

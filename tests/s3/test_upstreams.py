@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -63,8 +64,9 @@ def nodes_of(gateway: GatewayServer):
 
 def test_load_is_spread_and_a_failed_node_is_taken_out(seaweedfs, second_node, tmp_path_factory):
     creds = (seaweedfs.access_key, seaweedfs.secret_key)
-    gateway = gateway_for(tmp_path_factory, (seaweedfs.endpoint, *creds),
-                          (second_node.endpoint, *creds))  # fmt: skip
+    gateway = gateway_for(
+        tmp_path_factory, (seaweedfs.endpoint, *creds), (second_node.endpoint, *creds)
+    )
     try:
         s3 = gateway.client()
         s3.create_bucket(Bucket="spread")
@@ -86,8 +88,9 @@ def test_load_is_spread_and_a_failed_node_is_taken_out(seaweedfs, second_node, t
 def test_a_node_that_comes_back_is_used_again(seaweedfs, tmp_path_factory):
     creds = (seaweedfs.access_key, seaweedfs.secret_key)
     port = free_port()
-    gateway = gateway_for(tmp_path_factory, (seaweedfs.endpoint, *creds),
-                          (f"http://127.0.0.1:{port}", *creds))  # fmt: skip
+    gateway = gateway_for(
+        tmp_path_factory, (seaweedfs.endpoint, *creds), (f"http://127.0.0.1:{port}", *creds)
+    )
     try:
         assert [n.up for n in nodes_of(gateway)] == [True, False]
         node = start_s3_frontend(seaweedfs, tmp_path_factory.mktemp("back"))
@@ -136,3 +139,25 @@ def test_no_node_up_is_503(tmp_path_factory):
         assert httpx.get(gateway.url + "/readyz").status_code == 503
     finally:
         gateway.stop()
+
+
+def test_a_client_that_goes_away_does_not_take_the_node_out(gateway, root_s3) -> None:
+    import socket
+
+    from tests.s3.test_attacks import signed
+
+    root_s3.create_bucket(Bucket="walkaway")
+    url = f"{gateway.url}/walkaway/half"
+    request = signed("PUT", url, payload_hash="UNSIGNED-PAYLOAD")  # streamed straight through
+    host, port = gateway.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+        sock.sendall(
+            f"PUT /walkaway/half HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
+            "Content-Length: 100000\r\n\r\n".encode()
+            + b"x" * 10
+        )
+        time.sleep(0.5)  # the gateway is forwarding; then the client vanishes
+    time.sleep(0.5)
+    assert all(n.up for n in nodes_of(gateway))
+    assert root_s3.list_objects_v2(Bucket="walkaway").get("KeyCount", 0) == 0
