@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,11 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from iamgw.iam import IAM_NS
 from tests.gateway_server import GatewayServer, start_gateway
+from tests.postgres import pg_schema_url
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 ACCOUNT = "000000000000"
 BIN = Path(sys.executable).parent
 
@@ -39,37 +37,11 @@ def policy_arn(name: str, path: str = "/") -> str:
     return f"arn:aws:iam::{ACCOUNT}:policy{path}{name}"
 
 
-@pytest.fixture(scope="session")
-def iam_pg_database() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL for the IAM tests, dropped at the end."""
-    name = f"iamgw_iam_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - report the server as the reason
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is not usable: {exc}")
-    yield f"{PG_SERVER}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def pg_schema_url(base: str) -> str:
-    """A new schema on the test database: one gateway (or replica set) each."""
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{base}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def gw(request: pytest.FixtureRequest, seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
     extra = {}
     if request.param == "postgresql":
-        extra["IAMGW_STORE_URL"] = pg_schema_url(request.getfixturevalue("iam_pg_database"))
+        extra["IAMGW_STORE_URL"] = pg_schema_url(request.getfixturevalue("pg_database"))
     server = start_gateway(
         tmp_path_factory.mktemp(f"iam-{request.param}"),
         [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],

@@ -11,14 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.gateway_server import GatewayServer, start_gateway
-from tests.iam.conftest import allow, client_for, make_user, pg_schema_url, policy_arn
+from tests.iam.conftest import allow, client_for, make_user, policy_arn
+from tests.postgres import pg_schema_url
 
 
 @pytest.fixture(scope="module")
 def replicas(
-    seaweedfs, iam_pg_database, tmp_path_factory
+    seaweedfs, pg_database, tmp_path_factory
 ) -> Iterator[tuple[GatewayServer, GatewayServer]]:
-    env = {"IAMGW_STORE_URL": pg_schema_url(iam_pg_database)}
+    env = {"IAMGW_STORE_URL": pg_schema_url(pg_database)}
     upstream = [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)]
     dir_a, dir_b = tmp_path_factory.mktemp("replica-a"), tmp_path_factory.mktemp("replica-b")
     a = start_gateway(dir_a, upstream, env)
