@@ -129,22 +129,20 @@ async def delete_objects(
 ) -> Response:
     bucket = op.bucket or ""
     body = await read_limited(request, MAX_DELETE_BODY, MalformedXML())
-    root = _parse(body)
+    quiet, objects = _delete_request(_parse(body))
     denied: list[tuple[str, str | None]] = []
-    for entry in list(root.iter(f"{{{S3_NS}}}Object")) + list(root.iter("Object")):
-        key = entry.findtext(f"{{{S3_NS}}}Key") or entry.findtext("Key") or ""
-        version = entry.findtext(f"{{{S3_NS}}}VersionId") or entry.findtext("VersionId")
+    allowed: list[tuple[str, str | None]] = []
+    for key, version in objects:
         action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
         ctx = {**context, **({"s3:VersionId": version} if version else {})}
         decision = await gateway.access.decide(
             identity, action, object_arn(bucket, key), ctx, bucket
         )
-        if not decision.allowed:
-            denied.append((key, version))
-            _remove(root, entry)
-    kept = list(root.iter(f"{{{S3_NS}}}Object")) + list(root.iter("Object"))
-    if kept:
-        payload = body if not denied else _serialise(root)
+        (allowed if decision.allowed else denied).append((key, version))
+    if allowed:
+        # Always a document of our own making, holding exactly the keys decided on:
+        # never the client's bytes, which a node may read differently.
+        payload = _serialise(_delete_document(quiet, allowed))
         forward = _plain(headers)
         forward["content-md5"] = base64.b64encode(hashlib.md5(payload).digest()).decode()  # noqa: S324
         forward["content-type"] = "application/xml"
@@ -179,11 +177,54 @@ def _plain(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _remove(root: ET.Element, entry: ET.Element) -> None:
-    for parent in root.iter():
-        if entry in list(parent):
-            parent.remove(entry)
-            return
+_OBJECT_FIELDS = {"Key", "VersionId", "ETag", "LastModifiedTime", "Size"}
+MAX_DELETE_KEYS = 1000
+
+
+def _local(tag: str) -> str | None:
+    """The element's name in S3's namespace (or none); None for any other namespace."""
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return name if namespace == S3_NS else None
+    return tag
+
+
+def _delete_request(root: ET.Element) -> tuple[bool, list[tuple[str, str | None]]]:
+    """(quiet, [(key, versionId)]) of a DeleteObjects body, read strictly: one Key per
+    Object, nothing unknown, so that no node can find a key the gateway did not."""
+    if _local(root.tag) != "Delete":
+        raise MalformedXML()
+    quiet, objects = False, []
+    for child in root:
+        name = _local(child.tag)
+        if name == "Quiet":
+            quiet = (child.text or "").strip().lower() == "true"
+            continue
+        if name != "Object":
+            raise MalformedXML()
+        fields: dict[str, str] = {}
+        for field in child:
+            field_name = _local(field.tag)
+            if field_name not in _OBJECT_FIELDS or field_name in fields:
+                raise MalformedXML()
+            fields[field_name] = field.text or ""
+        if not fields.get("Key"):
+            raise MalformedXML()
+        objects.append((fields["Key"], fields.get("VersionId")))
+    if not objects or len(objects) > MAX_DELETE_KEYS:
+        raise MalformedXML()
+    return quiet, objects
+
+
+def _delete_document(quiet: bool, objects: list[tuple[str, str | None]]) -> ET.Element:
+    root = ET.Element(f"{{{S3_NS}}}Delete")
+    ET.SubElement(root, f"{{{S3_NS}}}Quiet").text = "true" if quiet else "false"
+    for key, version in objects:
+        entry = ET.SubElement(root, f"{{{S3_NS}}}Object")
+        ET.SubElement(entry, f"{{{S3_NS}}}Key").text = key
+        if version is not None:
+            ET.SubElement(entry, f"{{{S3_NS}}}VersionId").text = version
+    return root
 
 
 def _parse(body: bytes) -> ET.Element:

@@ -13,14 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw import authn
 from iamgw.errors import (
     AccessDenied,
+    InvalidArgument,
     InvalidBucketName,
     InvalidObjectName,
+    InvalidRequest,
     NotImplementedS3,
 )
 from iamgw.identity.access import Access
@@ -28,7 +31,16 @@ from iamgw.identity.principals import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.s3 import bucket_ops
 from iamgw.s3.body import prepare as prepare_body
-from iamgw.s3.operations import S3Operation, UnknownOperation, classify, copy_source, object_arn
+from iamgw.s3.operations import (
+    FORWARDED,
+    AmbiguousOperation,
+    BadCopySource,
+    S3Operation,
+    UnknownOperation,
+    classify,
+    copy_source,
+    object_arn,
+)
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _PRESIGN_PARAMS = {
@@ -98,10 +110,18 @@ async def handle(request: Request) -> Response:
         if not (auth is not None and auth.presigned and k.lower() in _PRESIGN_PARAMS)
     ]
     query = dict(params)
+    if len(query) != len(params):
+        # The decision must be made on what the node will read: a repeated parameter
+        # (`versionId=a&versionId=`) can be read by the gateway and the node differently.
+        raise InvalidRequest("A query parameter may appear only once.")
     try:
         operation = classify(request.method, bucket, key, query, headers)
+    except AmbiguousOperation as exc:
+        raise InvalidRequest(f"The request is ambiguous: {exc}.") from None
     except UnknownOperation:
         raise NotImplementedS3(f"{request.method} on this resource is not supported.") from None
+    if operation.name not in FORWARDED and operation.name not in bucket_ops.GATEWAY_OPERATIONS:
+        raise NotImplementedS3(f"{operation.name} is not supported by iamgw's storage nodes.")
 
     context = request_context(request, identity, auth, now)
     context.update(operation.context)
@@ -118,7 +138,7 @@ async def handle(request: Request) -> Response:
 
     body = await prepare_body(request, headers, auth, signing)
     try:
-        return await gateway.proxy.forward(
+        response = await gateway.proxy.forward(
             request.method,
             bucket,
             key,
@@ -127,9 +147,15 @@ async def handle(request: Request) -> Response:
             body.stream,
             body.length,
             body.payload_hash,
+            body.replay,
         )
     finally:
         body.close()  # the node has read the whole body before it answers
+    if operation.name in ("CreateBucket", "DeleteBucket") and response.status_code < 300:
+        # A bucket policy belongs to the bucket, not to its name: a new bucket of the
+        # same name must not inherit what the deleted one allowed.
+        await run_in_threadpool(gateway.repo.delete_bucket_policy, bucket)
+    return response
 
 
 def request_context(
@@ -175,7 +201,12 @@ async def authorize(
     )
     if not decision.allowed:
         raise AccessDenied()
-    source = copy_source(headers) if op.name in ("CopyObject", "UploadPartCopy") else None
+    try:
+        source = copy_source(headers) if op.name in ("CopyObject", "UploadPartCopy") else None
+    except BadCopySource:
+        raise InvalidArgument(
+            "Invalid copy source: it must be bucket/key[?versionId=...]."
+        ) from None
     if source is not None:
         src_bucket, src_key, version = source
         action = "s3:GetObjectVersion" if version else "s3:GetObject"

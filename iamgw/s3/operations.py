@@ -416,6 +416,47 @@ class UnknownOperation(Exception):
     """No S3 operation matches the method, path and query."""
 
 
+class AmbiguousOperation(UnknownOperation):
+    """The request could be read as more than one operation."""
+
+
+_MULTIPART_PARAMS = {"uploadId", "partNumber"}
+
+
+def _has(need: str, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    # A header need is met by a header only: a query parameter of that name is not one.
+    return need in headers if need.startswith("x-amz-") else need in query
+
+
+# The operations forwarded to a storage node. Nodes answer a sub-resource they do
+# not know as the plain request (SeaweedFS, probed by tests/s3/test_node_fallback.py:
+# `DELETE /bucket?website` deletes the bucket, `PUT /bucket?abac` creates one,
+# `GET /bucket/key?annotation` returns the object), so forwarding one would let a
+# caller allowed only the narrow action perform the plain one. Every other
+# operation is answered NotImplemented by the gateway itself.
+FORWARDED = frozenset({
+    "ListBuckets", "CreateBucket", "DeleteBucket", "HeadBucket", "ListObjects",
+    "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads", "GetBucketLocation",
+    "GetBucketVersioning", "PutBucketVersioning",
+    "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging",
+    "GetBucketCors", "PutBucketCors", "DeleteBucketCors",
+    "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle", "GetBucketAcl", "PutBucketAcl",
+    "GetObjectLockConfiguration", "PutObjectLockConfiguration",
+    "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption",
+    "GetBucketOwnershipControls", "PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls", "GetBucketRequestPayment", "PutBucketRequestPayment",
+    "GetBucketNotificationConfiguration", "GetBucketLogging",
+    "GetBucketAccelerateConfiguration", "GetBucketWebsite", "GetBucketReplication",
+    "GetObject", "HeadObject", "PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
+    "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    "AbortMultipartUpload", "ListParts",
+    "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging",
+    "GetObjectAcl", "PutObjectAcl", "GetObjectRetention", "PutObjectRetention",
+    "GetObjectLegalHold", "PutObjectLegalHold", "GetObjectAttributes",
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class S3Operation:
     name: str
@@ -467,9 +508,14 @@ def classify(
     method = method.upper()
     target = SERVICE if not bucket else OBJECT if key else BUCKET
     present = [s for s in query if s in _SUBRESOURCES]
+    if len(present) > 1:
+        # A node picks one by its own route order: which one is not ours to guess.
+        raise AmbiguousOperation(f"the request names several sub-resources: {sorted(present)}")
     subresource = present[0] if present else None
+    if subresource is not None and _MULTIPART_PARAMS & set(query) and subresource != "uploads":
+        raise AmbiguousOperation(f"?{subresource} cannot be combined with a multipart upload")
     candidates = _BY_KEY.get((method, target, subresource), [])
-    rule = next((r for r in candidates if all(n in query or n in headers for n in r.needs)), None)
+    rule = next((r for r in candidates if all(_has(n, query, headers) for n in r.needs)), None)
     if rule is None:
         raise UnknownOperation(f"{method} {target} ?{subresource or ''}")
     version_id = query.get("versionId")
@@ -496,20 +542,27 @@ def classify(
     return S3Operation(rule.operation, action, bucket, key, resource, context)
 
 
+class BadCopySource(ValueError):
+    """`x-amz-copy-source` names no object, or one through a `.`/`..` segment."""
+
+
 def copy_source(headers: Mapping[str, str]) -> tuple[str, str, str | None] | None:
     """(bucket, key, versionId) of `x-amz-copy-source`, which CopyObject and
-    UploadPartCopy also need `s3:GetObject` (or `s3:GetObjectVersion`) on."""
+    UploadPartCopy also need `s3:GetObject` (or `s3:GetObjectVersion`) on.
+    None without the header; BadCopySource when it cannot be decided on as sent."""
     raw = headers.get("x-amz-copy-source")
-    if not raw:
+    if raw is None:
         return None
     source, _, query = raw.partition("?")
     source = unquote(source).lstrip("/")
     bucket, _, key = source.partition("/")
-    if not bucket or not key:
-        return None
+    if not bucket or not key or any(seg in (".", "..") for seg in key.split("/")):
+        raise BadCopySource(raw)
     version = None
     for part in query.split("&"):
         name, _, value = part.partition("=")
         if name == "versionId":
             version = unquote(value)
+        elif name:
+            raise BadCopySource(raw)
     return bucket, key, version

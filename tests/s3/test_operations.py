@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.serialize import create_serializer
 
-from iamgw.s3.operations import UnknownOperation, classify, copy_source
+from iamgw.s3.operations import BadCopySource, UnknownOperation, classify, copy_source
 
 MODEL = botocore.session.get_session().get_service_model("s3")
 # Operations that share their wire form with another (the deprecated twin, or a
@@ -153,8 +153,10 @@ def test_header_condition_keys() -> None:
 def test_copy_source_is_parsed() -> None:
     headers = {"x-amz-copy-source": "/src/dir/a%20b.txt?versionId=v%2B1"}
     assert copy_source(headers) == ("src", "dir/a b.txt", "v+1")
-    assert copy_source({"x-amz-copy-source": "nokey"}) is None
     assert copy_source({}) is None
+    for bad in ("nokey", "/b/public/../private/x", "/b/./k", "/b/k?versionId=1&x-id=2"):
+        with pytest.raises(BadCopySource):
+            copy_source({"x-amz-copy-source": bad})
 
 
 def test_unknown_requests_are_refused() -> None:
