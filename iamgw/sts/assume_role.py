@@ -174,7 +174,16 @@ def _inherit(
     policies: SessionPolicies,
     source: str,
 ) -> tuple[Grant, SessionPolicies]:
-    """MinIO's AssumeRole without a role: the caller's own policies, narrowed further."""
+    """MinIO's AssumeRole without a role: the caller's own policies, narrowed further.
+
+    No trust policy guards this path, so it must not let the caller change who it is:
+    session tags would become `aws:PrincipalTag/*` and could defeat tag-based
+    policies, so they are refused here (a role, whose trust policy must allow
+    `sts:TagSession`, is the way to tag a session)."""
+    if tags or transitive:
+        raise InvalidParameterValue(
+            "Tags and TransitiveTagKeys need a RoleArn whose trust policy allows sts:TagSession."
+        )
     if parent is not None and parent.sp and policies.document:
         raise ValidationError(
             "The calling session already has a session policy; pass PolicyArns to narrow it."
@@ -188,8 +197,8 @@ def _inherit(
         un=caller.username,
         pol=caller.policies,
         bnd=caller.boundary or "",
-        tags={**caller.tags, **tags},
-        ttk=tuple(dict.fromkeys((*(parent.ttk if parent else ()), *transitive))),
+        tags=dict(caller.tags),
+        ttk=tuple(parent.ttk) if parent else (),
         idp={**(parent.idp if parent else {}), **_source_key(source)},
         chain=parent is not None and parent.typ == "AssumedRole",
     )

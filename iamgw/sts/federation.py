@@ -12,6 +12,7 @@ Shared by AssumeRoleWithWebIdentity (an ID token) and AssumeRoleWithClientGrants
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -136,15 +137,8 @@ async def find_provider(settings: Settings, catalog: Catalog, token: str) -> Pro
             found = Provider(url, issuer, client_ids, settings.server.account_id)
         else:
             audiences = tuple(dict.fromkeys((*found.audiences, *client_ids)))
-            found = Provider(
-                found.name,
-                found.issuer,
-                audiences,
-                found.account_id,
-                found.claim_name,
-                found.claim_prefix,
-                found.role_policy,
-            )
+            # Every other setting of the [[oidc]] entry stays (limit_to_token_expiry...).
+            found = dataclasses.replace(found, audiences=audiences)
     if found is None:
         raise errors.InvalidIdentityToken(
             f"No OpenIDConnect provider found in your account for {issuer[:256]}"

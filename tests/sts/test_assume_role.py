@@ -144,9 +144,16 @@ def test_tags_need_tag_session(gateway, dev, deployer) -> None:
 
 def test_principal_tags_reach_policies(gateway, dev, root_s3) -> None:
     gateway.repo.create_role("teams", trust({"AWS": dev.arn}, ("sts:AssumeRole", "sts:TagSession")))
-    team_policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-        "Resource": "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*"}]}  # fmt: skip
+    team_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*",
+            }
+        ],
+    }
     gateway.repo.put_inline_policy("role", "teams", "team", json.dumps(team_policy))
     arn = f"arn:aws:iam::{ACCOUNT}:role/teams"
     answer = sts_of(gateway, dev).assume_role(
@@ -245,10 +252,15 @@ def raw_signed(gateway, keys: Keys, action: str, **params: str):
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    body = "&".join(f"{k}={v}" for k, v in {"Action": action, "Version": "2011-06-15",
-                                            **params}.items())  # fmt: skip
-    request = AWSRequest(method="POST", url=gateway.url + "/", data=body,
-                         headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    body = "&".join(
+        f"{k}={v}" for k, v in {"Action": action, "Version": "2011-06-15", **params}.items()
+    )
+    request = AWSRequest(
+        method="POST",
+        url=gateway.url + "/",
+        data=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     botocore.auth.SigV4Auth(Credentials(keys.key, keys.secret), "sts", "us-east-1").add_auth(
         request
     )
@@ -274,3 +286,20 @@ def test_session_token_credentials_assume_a_role_without_chaining(gateway, dev, 
     )
     left = answer["Credentials"]["Expiration"] - dt.datetime.now(dt.UTC)
     assert left.total_seconds() > 7100
+
+
+def test_without_role_no_session_tags(gateway, root_s3) -> None:
+    """Review finding: with no RoleArn there is no trust policy, so request tags would let
+    any user rewrite its own aws:PrincipalTag and defeat tag-based (ABAC) policies."""
+    bluey = make_user(gateway, "bluey")
+    gateway.repo.set_user_tags("bluey", {"team": "blue"})
+    tagged = raw_signed(
+        gateway,
+        bluey,
+        "AssumeRole",
+        RoleSessionName="xx",
+        **{"Tags.member.1.Key": "team", "Tags.member.1.Value": "red"},
+    )
+    assert tagged.status_code == 400 and raw_code(tagged) == "InvalidParameterValue"
+    plain = raw_signed(gateway, bluey, "AssumeRole", RoleSessionName="xx")
+    assert plain.status_code == 200, plain.text  # without tags: allowed, its own tags kept
