@@ -14,6 +14,7 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from iamgw.errors import ExpiredToken, InvalidAccessKeyId, InvalidToken
 from iamgw.identity.credentials import SessionClaims, SessionTokens, TokenError, TokenExpired
 from iamgw.identity.principals import (
     Identity,
+    current_grant,
     is_root_key,
     root_identity,
     session_identity,
@@ -104,6 +106,12 @@ class Access:
             identity = known  # opened before: the same token, key and claims
         else:
             identity = self._open_session(access_key, token)
+            current = await run_in_threadpool(current_grant, self.repo, identity.session)
+            if current is not None:
+                # The role's or user's policies as they are now, not as they were when
+                # the session was issued: a detached policy stops applying at once.
+                identity = replace(identity, policies=current[0], boundary=current[1])
+                self._sessions[token] = identity
         assert identity.session is not None
         if await self._revoked(identity.session):
             raise InvalidToken("The provided token has been revoked.")

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from iamgw.identity.credentials import SessionClaims
-from iamgw.store import Repository
+from iamgw.store import NoSuchEntity, Repository
 
 
 class IdentityKind(StrEnum):
@@ -133,3 +133,42 @@ def session_identity(
         claims=dict(claims.idp),
         session=claims,
     )
+
+
+# The path of the roles iamgw makes up for OIDC providers in claim and role_policy
+# mode: not stored roles, so their sessions keep the policies named in the token.
+FEDERATED_ROLE_PATH = "/iamgw-oidc/"
+
+
+def current_grant(
+    repo: Repository, claims: SessionClaims | None
+) -> tuple[tuple[str, ...], str | None] | None:
+    """The identity policies and boundary that the session's role or IAM user has now;
+    nothing at all once it is deleted. None for a session of a federated (made-up) role,
+    whose token carries its policies."""
+    if claims is None:
+        return None
+    prefix = f"arn:aws:iam::{repo.account_id}:"
+    if not claims.src.startswith(prefix):
+        return None
+    kind, _, rest = claims.src[len(prefix) :].partition("/")
+    path, _, name = ("/" + rest).rpartition("/")
+    path += "/"
+    try:
+        if kind == "role":
+            if path == FEDERATED_ROLE_PATH:
+                return None
+            role = repo.get_role(name)
+            if role.path != path:
+                return (), None
+            policies = list(repo.attached_policies("role", role.name))
+            policies += [
+                inline_name("role", role.name, p) for p in repo.inline_policies("role", role.name)
+            ]
+            return tuple(policies), role.permissions_boundary
+        if kind == "user":
+            user = user_identity(repo, claims.ak, "", name)
+            return user.policies, user.boundary
+    except NoSuchEntity:
+        return (), None
+    return None

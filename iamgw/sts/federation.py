@@ -31,6 +31,7 @@ from iamgw.identity.oidc import (
     iam_object_issuer,
     unverified_issuer,
 )
+from iamgw.identity.principals import FEDERATED_ROLE_PATH
 from iamgw.store import Repository
 
 from . import errors
@@ -44,7 +45,7 @@ _MECHANICS = frozenset(
 )
 _MAX_CLAIM_TEXT = 256
 _MAX_CLAIM_ITEMS = 32
-VIRTUAL_ROLE_PATH = "/iamgw-oidc/"
+VIRTUAL_ROLE_PATH = FEDERATED_ROLE_PATH
 
 
 def verifier(request: Request) -> OidcVerifier:

@@ -209,6 +209,13 @@ def test_encoded_slash_and_star_are_literal(gateway, root_s3, bucket) -> None:
 
 @pytest.fixture(scope="module")
 def tokens(gateway):
+    # The sessions below are of role "reader": a role that exists, with readonly.
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},'
+        '"Action":"sts:AssumeRole"}]}'
+    )
+    gateway.repo.create_role("reader", trust)
+    gateway.repo.attach_policy("role", "reader", READONLY)
     return gateway.server.config.app.state.gateway.tokens
 
 
@@ -236,6 +243,21 @@ def test_session_token_of_another_key(gateway, tokens, bucket) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as info:
         s3.get_object(Bucket=bucket, Key="doc-1")
     assert info.value.response["Error"]["Code"] == "InvalidToken"
+
+
+def test_a_session_loses_what_its_role_loses(gateway, tokens, bucket) -> None:
+    """Review finding: sessions used the policy names minted into their token, so a
+    policy detached from the role still applied for the session's whole life."""
+    token = session(tokens, access_key="ASIADETACHSESSION001")
+    s3 = gateway.client(key="ASIADETACHSESSION001", secret="session-secret-key", token=token)
+    assert s3.get_object(Bucket=bucket, Key="doc-1")["Body"].read() == b"one"
+    gateway.repo.detach_policy("role", "reader", READONLY)
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as info:
+            s3.get_object(Bucket=bucket, Key="doc-1")
+        assert info.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        gateway.repo.attach_policy("role", "reader", READONLY)
 
 
 def test_expired_forged_and_revoked_tokens(gateway, tokens, bucket) -> None:
