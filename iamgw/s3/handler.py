@@ -178,6 +178,25 @@ def request_context(
     return ctx
 
 
+_WRITES_OBJECT = {"PutObject", "CopyObject", "CreateMultipartUpload"}
+
+
+def header_actions(op: S3Operation, headers: dict[str, str]) -> list[str]:
+    """Actions a request's headers also need, as S3 asks for them: tags, object-lock
+    retention and legal hold set with the object, and bypassing governance mode."""
+    actions = []
+    if op.name in _WRITES_OBJECT:
+        if "x-amz-tagging" in headers:
+            actions.append("s3:PutObjectTagging")
+        if "x-amz-object-lock-mode" in headers or "x-amz-object-lock-retain-until-date" in headers:
+            actions.append("s3:PutObjectRetention")
+        if "x-amz-object-lock-legal-hold" in headers:
+            actions.append("s3:PutObjectLegalHold")
+    if headers.get("x-amz-bypass-governance-retention", "").lower() == "true":
+        actions.append("s3:BypassGovernanceRetention")
+    return actions
+
+
 async def authorize(
     access: Any,
     identity: Identity,
@@ -201,6 +220,15 @@ async def authorize(
     )
     if not decision.allowed:
         raise AccessDenied()
+    for action in header_actions(op, headers):
+        extra = await access.decide(identity, action, op.resource, context, op.bucket)
+        if not extra.allowed:
+            audit.update(
+                decision=f"{extra.outcome} ({action})",
+                policy=extra.policy,
+                statement=extra.statement,
+            )
+            raise AccessDenied()
     try:
         source = copy_source(headers) if op.name in ("CopyObject", "UploadPartCopy") else None
     except BadCopySource:

@@ -166,3 +166,20 @@ def _raw(node, method: str, path: str):
     request = AWSRequest(method=method, url=node.meta.endpoint_url + path)
     S3SigV4Auth(node._request_signer._credentials, "s3", "us-east-1").add_auth(request)
     return request.prepare()
+
+
+def test_headers_that_need_their_own_permission(gateway, root_s3, node) -> None:
+    root_s3.create_bucket(Bucket="hdrs")
+    keys = make_user(
+        gateway,
+        "put-only",
+        inline=only("s3:PutObject", "s3:GetObject", resource="arn:aws:s3:::hdrs/*"),
+    )
+    s3 = gateway.client(key=keys.key, secret=keys.secret)
+    s3.put_object(Bucket="hdrs", Key="plain", Body=b"x")  # the plain write is allowed
+    for extra in ({"Tagging": "team=red"}, {"ObjectLockLegalHoldStatus": "ON"}):
+        with pytest.raises(botocore.exceptions.ClientError) as info:
+            s3.put_object(Bucket="hdrs", Key="tagged", Body=b"x", **extra)
+        assert info.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError):
+        node.head_object(Bucket="hdrs", Key="tagged")
