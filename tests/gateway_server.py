@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -20,6 +21,22 @@ from iamgw.store import MasterKey, Repository
 
 ROOT_KEY = "ROOTACCESSKEY0000001"
 ROOT_SECRET = "root-secret-key-for-tests-only"
+
+
+def aws_env(key: str, secret: str, home: Path) -> dict[str, str]:
+    """The environment the aws cli runs in for a test: these keys only, no config files,
+    no instance metadata, no retries."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(home / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
 
 
 def free_port() -> int:

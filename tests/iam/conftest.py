@@ -4,7 +4,6 @@ of the SeaweedFS peer, driven with root's boto3 IAM client and the aws cli."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from iamgw.iam import IAM_NS
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, aws_env, start_gateway
 from tests.postgres import pg_schema_url
 
 ACCOUNT = "000000000000"
@@ -136,17 +135,7 @@ def code(exc_info: pytest.ExceptionInfo) -> str:
 
 def aws(gw: GatewayServer, keys: Keys, *args: str, tmp: Path) -> subprocess.CompletedProcess:
     """The aws cli, as a user runs it (credentials in the environment, JSON output)."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "AWS_ACCESS_KEY_ID": keys.key,
-        "AWS_SECRET_ACCESS_KEY": keys.secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-    }
+    env = aws_env(keys.key, keys.secret, tmp)
     return subprocess.run(
         [str(BIN / "aws"), "--endpoint-url", gw.url, "--output", "json", *args],
         env=env,

@@ -4,7 +4,6 @@ action, then the key it made used by `aws s3`. Both stores."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -16,6 +15,7 @@ import pytest
 from awscli.clidriver import xform_name
 
 from iamgw.iam import ACTIONS
+from tests.gateway_server import aws_env
 from tests.iam.conftest import ACCOUNT, Keys, aws, policy_arn, user_arn
 
 Step = tuple[tuple[str, ...], Callable[[Any], bool] | str | None]
@@ -413,17 +413,7 @@ KEY_COMMANDS = {"update-access-key", "get-access-key-last-used", "delete-access-
 
 def aws_batch(gw, keys: Keys, commands: list[tuple[str, ...]], tmp: Path) -> list[dict]:
     """Many aws cli commands in one process (tests/iam/aws_batch.py), in order."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "AWS_ACCESS_KEY_ID": keys.key,
-        "AWS_SECRET_ACCESS_KEY": keys.secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-    }
+    env = aws_env(keys.key, keys.secret, tmp)
     r = subprocess.run(
         [sys.executable, str(Path(__file__).parent / "aws_batch.py"), gw.url],
         input=json.dumps(commands),

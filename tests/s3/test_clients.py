@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.gateway_server import aws_env
 from tests.s3.conftest import HOME_POLICY, READONLY, Keys, make_user
 
 BIN = Path(sys.executable).parent
@@ -24,16 +24,7 @@ def cli_users(gateway) -> dict[str, Keys]:
 
 
 def aws(gateway, keys: Keys, *args: str, tmp: Path) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp),
-        "AWS_ACCESS_KEY_ID": keys.key,
-        "AWS_SECRET_ACCESS_KEY": keys.secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = aws_env(keys.key, keys.secret, tmp)
     return subprocess.run([str(BIN / "aws"), "--endpoint-url", gateway.url, *args], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
