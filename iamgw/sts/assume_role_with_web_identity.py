@@ -84,11 +84,15 @@ async def assume(
     return FederatedSession(issued, federated, provider, claims, packed)
 
 
-async def handle(request: Request, params: dict[str, str]) -> Response:
-    done = await assume(request, params, "WebIdentityToken", "sts:AssumeRoleWithWebIdentity")
+async def federated_answer(
+    request: Request, params: dict[str, str], action: str, token_param: str, subject: str
+) -> Response:
+    """Issue a federated session and answer it as `action` does (shared with
+    AssumeRoleWithClientGrants, which differs only in these names)."""
+    done = await assume(request, params, token_param, f"sts:{action}")
     result = {
         "Credentials": done.issued.credentials(),
-        "SubjectFromWebIdentityToken": done.claims["sub"],
+        subject: done.claims["sub"],
         "AssumedRoleUser": {
             "Arn": done.federated.grant.arn,
             "AssumedRoleId": done.federated.assumed_role_id,
@@ -97,4 +101,10 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         "Provider": done.provider.issuer,
         "Audience": audience(done.claims, done.provider),
     }
-    return answer(request, ACTION, result)
+    return answer(request, action, result)
+
+
+async def handle(request: Request, params: dict[str, str]) -> Response:
+    return await federated_answer(
+        request, params, ACTION, "WebIdentityToken", "SubjectFromWebIdentityToken"
+    )
