@@ -23,12 +23,6 @@ class Metrics:
             ["api"],
             registry=self.registry,
         )
-        self.upstream_up = Counter(
-            "iamgw_upstream_state_changes",
-            "Storage node up/down transitions",
-            ["endpoint", "state"],
-            registry=self.registry,
-        )
         # STS: counted in one place, `iamgw.sts.handle`.
         self.sts_issued = Counter(
             "iamgw_sts_credentials_issued",

@@ -466,23 +466,6 @@ class S3Operation:
     resource: str  # the ARN the action acts on
     context: dict[str, str] = field(default_factory=dict)  # s3: condition keys
 
-    @property
-    def is_write(self) -> bool:
-        return self.name.startswith(
-            (
-                "Put",
-                "Delete",
-                "Create",
-                "Update",
-                "Upload",
-                "Copy",
-                "Complete",
-                "Abort",
-                "Restore",
-                "Rename",
-            )
-        )
-
 
 def bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"

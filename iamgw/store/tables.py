@@ -12,7 +12,6 @@ test `tests/store/test_migrations.py` fails while models and migrations differ.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -181,7 +180,3 @@ class StoreGeneration(SQLModel, table=True):
     __tablename__ = "store_generation"
     account_id: str = Field(primary_key=True, max_length=12)
     generation: int = 0
-
-
-def row_dict(row: SQLModel) -> dict[str, Any]:
-    return row.model_dump()
