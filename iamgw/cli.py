@@ -243,6 +243,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         else:
             repo.revoke("before", "", issued_before=before)
             print(f"revoked every session issued before {args.before}")
+        repo.prune_revocations()  # entries no live credential can match any more
     finally:
         repo.close()
     return 0
