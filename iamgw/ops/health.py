@@ -15,7 +15,10 @@ async def readyz(request: Request) -> JSONResponse:
     gateway = request.app.state.gateway
     store_ok = await run_in_threadpool(gateway.repo.ping)
     await gateway.upstreams.check()
-    nodes = [{"endpoint": n.endpoint, "up": n.up} for n in gateway.upstreams.nodes]
+    nodes = [
+        {"endpoint": n.endpoint, "up": n.up, "requests": n.requests}
+        for n in gateway.upstreams.nodes
+    ]
     ready = store_ok and any(n["up"] for n in nodes)
     body = {"status": "ready" if ready else "not ready", "store": store_ok, "upstreams": nodes}
     return JSONResponse(body, status_code=200 if ready else 503)

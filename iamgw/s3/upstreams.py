@@ -30,7 +30,7 @@ class Upstream:
     region: str = "us-east-1"
     up: bool = True
     last_checked: float = 0.0
-    requests: int = 0  # requests sent to this node (shown in /metrics)
+    requests: int = 0  # requests sent to this node (shown by /readyz)
 
     @property
     def credentials(self) -> Credentials:
