@@ -65,6 +65,13 @@ _RETRY_STATUS = {500, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110 §9.2.2
 UNSIGNED = "UNSIGNED-PAYLOAD"
 SMALL_ANSWER = 64 * 1024  # answers up to this size are read whole, larger ones streamed
+# The node's answer head: aiohttp's defaults (8190 bytes a field, 128 fields) refuse
+# answers that nodes legitimately send, e.g. an object's user metadata stored by
+# another client, or an Origin echoed in Access-Control-Allow-Origin. These bounds
+# are far above what a request through the gateway can make a node send
+# (iamgw.s3.limits) and still keep a broken node from making the parser hoard memory.
+ANSWER_FIELD_MAX = 128 * 1024
+ANSWER_HEADERS_MAX = 4096
 
 
 def upstream_path(bucket: str | None, key: str | None) -> str:
@@ -116,6 +123,9 @@ class Proxy:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=300),
                 auto_decompress=False,  # bodies pass through as the node sent them
                 skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+                max_line_size=ANSWER_FIELD_MAX,
+                max_field_size=ANSWER_FIELD_MAX,
+                max_headers=ANSWER_HEADERS_MAX,
             )
         return self._session
 
@@ -210,13 +220,24 @@ class Proxy:
             now=datetime.now(UTC),
         )
         data = content.__aiter__() if isinstance(content, _Body) else content
-        return await self.session.request(
-            method,
-            URL(url, encoded=True),  # sent exactly as signed: never re-quoted
-            headers={**headers, **signed},
-            data=data,
-            allow_redirects=False,
-        )
+        try:
+            return await self.session.request(
+                method,
+                URL(url, encoded=True),  # sent exactly as signed: never re-quoted
+                headers={**headers, **signed},
+                data=data,
+                allow_redirects=False,
+            )
+        except aiohttp.ClientResponseError as exc:
+            # The node answered, but its answer's head cannot be parsed: the node is
+            # up (it is not taken out, nor is the request retried elsewhere, where the
+            # same object gives the same answer), and the client gets a clean 503.
+            raise _unreadable(node.endpoint, exc) from None
+
+
+def _unreadable(origin: object, exc: Exception) -> ServiceUnavailable:
+    log.warning("%s sent an answer that cannot be read: %s", origin, exc)
+    return ServiceUnavailable("The storage node's answer could not be read.")
 
 
 async def _release(upstream: aiohttp.ClientResponse) -> None:
@@ -228,7 +249,11 @@ async def _answer(upstream: aiohttp.ClientResponse) -> Response:
     """A small answer whole (one write, no streaming machinery); any other streamed."""
     length = upstream.content_length
     if length is not None and length <= SMALL_ANSWER:
-        body = await upstream.read()
+        try:
+            body = await upstream.read()
+        except aiohttp.ClientPayloadError as exc:  # e.g. shorter than its Content-Length
+            upstream.release()
+            raise _unreadable(upstream.url.origin(), exc) from None
         upstream.release()
         response = Response(body, status_code=upstream.status)
     else:
