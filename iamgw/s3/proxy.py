@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from yarl import URL
 
 from iamgw.errors import ServiceUnavailable
+from iamgw.s3.limits import check_user_metadata
 from iamgw.s3.upstreams import Upstream, UpstreamPool
 from iamgw.sigv4 import sign_request
 
@@ -150,6 +151,7 @@ class Proxy:
         `replay` gives the body again from its start (a spooled body): with it, a
         request whose body was already sent can still be retried on another node.
         """
+        check_user_metadata(method, headers)  # before any byte reaches a node
         path, query = upstream_path(bucket, key), upstream_query(params)
         forwarded = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
         if "content-encoding" in forwarded:  # aws-chunked is the client's framing, not ours
