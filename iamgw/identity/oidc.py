@@ -14,6 +14,7 @@ when the provider is down, the cached keys keep serving.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -96,12 +97,25 @@ def unverified_issuer(token: str) -> str:
     """The `iss` claim of a token not yet verified: only to choose whose keys verify it."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, RecursionError):
         raise InvalidToken("the token is not a well-formed JWT") from None
+    check_json_text(claims)
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise InvalidToken("the token has no iss claim")
     return issuer
+
+
+def check_json_text(decoded: Any) -> None:
+    """Refuse a decoded token part that JSON accepts but that is no text or number:
+    a lone UTF-16 surrogate (`"\\ud800"`), which cannot be encoded again (in an error
+    message, an answer, a database query), or NaN and Infinity."""
+    try:
+        json.dumps(decoded, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise InvalidToken(
+            "the token holds a lone UTF-16 surrogate or a NaN or Infinity number"
+        ) from None
 
 
 @dataclass
@@ -157,8 +171,9 @@ class OidcVerifier:
         subject are checked. Raises `InvalidToken`, `TokenExpired` or `ProviderUnavailable`."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):
             raise InvalidToken("the token is not a well-formed JWT") from None
+        check_json_text(header)
         alg = header.get("alg")
         if not isinstance(alg, str) or (alg not in RSA_ALGORITHMS and alg not in EC_ALGORITHMS):
             raise InvalidToken(f"the token's signing algorithm {alg!r} is not accepted")
@@ -185,8 +200,10 @@ class OidcVerifier:
             raise InvalidToken("the token's issuer does not match the provider") from None
         except jwt.MissingRequiredClaimError as exc:
             raise InvalidToken(f"the token has no {exc.claim} claim") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError, OverflowError):
+            # OverflowError: PyJWT takes int() of a time claim, and JSON allows Infinity.
             raise InvalidToken("the token's signature or claims are invalid") from None
+        check_json_text(claims)
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise InvalidToken("the token has no sub claim")

@@ -25,6 +25,7 @@ from .response import answer
 from .roles import RoleInfo, find_role, trust_allows
 from .session import (
     CHAIN_MAX_SECONDS,
+    SECONDS,
     Grant,
     SessionPolicies,
     duration,
@@ -89,7 +90,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         grant, policies = _inherit(caller, parent, tags, transitive, policies, source)
     if chained:
         requested = params.get("DurationSeconds", "")
-        if requested.isdigit() and int(requested) > CHAIN_MAX_SECONDS:
+        if SECONDS.fullmatch(requested) and int(requested) > CHAIN_MAX_SECONDS:
             raise ValidationError(
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                 "assumed by role chaining."

@@ -38,6 +38,8 @@ from .errors import (
 )
 
 SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+_INDEX = re.compile(r"[1-9][0-9]{0,8}")
+SECONDS = re.compile(r"[0-9]{1,9}")
 TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
 MAX_POLICY_ARNS = 10
 MAX_TAGS = 50
@@ -86,7 +88,7 @@ def duration(params: dict[str, str], lowest: int, default: int, highest: int) ->
     raw = params.get("DurationSeconds")
     if raw is None or raw == "":
         return min(default, highest)
-    if not re.fullmatch(r"\d{1,9}", raw):
+    if not SECONDS.fullmatch(raw):
         raise ValidationError(f"DurationSeconds {raw!r} is not a whole number of seconds.")
     value = int(raw)
     if value < lowest:
@@ -102,6 +104,16 @@ def duration(params: dict[str, str], lowest: int, default: int, highest: int) ->
     return value
 
 
+def list_index(key: str, index: str) -> int:
+    """N of a `Name.member.N` parameter: ASCII digits only (`str.isdigit` takes `²`,
+    which int() refuses), and few of them (int() refuses more than 4,300)."""
+    if not _INDEX.fullmatch(index):
+        raise ValidationError(
+            f"The list index of parameter {ascii(key[:128])} is not a number from 1 to 999999999."
+        )
+    return int(index)
+
+
 def members(params: dict[str, str], prefix: str) -> list[dict[str, str]]:
     """The Query protocol's lists of structures: `Prefix.member.N.Field` -> [{Field: ...}]."""
     found: dict[int, dict[str, str]] = {}
@@ -109,8 +121,7 @@ def members(params: dict[str, str], prefix: str) -> list[dict[str, str]]:
     for key, value in params.items():
         if key.startswith(head):
             index, _, name = key[len(head) :].partition(".")
-            if index.isdigit():
-                found.setdefault(int(index), {})[name] = value
+            found.setdefault(list_index(key, index), {})[name] = value
     return [found[i] for i in sorted(found)]
 
 
@@ -184,11 +195,7 @@ def check_tag(key: str, value: str) -> None:
 
 def _indexed(params: dict[str, str], prefix: str) -> list[tuple[int, str]]:
     head = prefix + ".member."
-    return [
-        (int(k[len(head) :]), v)
-        for k, v in params.items()
-        if k.startswith(head) and k[len(head) :].isdigit()
-    ]
+    return [(list_index(k, k[len(head) :]), v) for k, v in params.items() if k.startswith(head)]
 
 
 def packed_percent(policies: SessionPolicies, tags: dict[str, str]) -> int:
