@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iamgw import datadir, iam, s3, sts
+from iamgw import authn, datadir, iam, s3, sts
 from iamgw.config import Settings, load_settings
 from iamgw.errors import (
     AWSError,
@@ -118,10 +118,12 @@ _ALL_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 
 
 async def dispatch(request: Request) -> Response:
-    api, handler = await _route(request)
     gateway: Gateway = request.app.state.gateway
     started = time.perf_counter()
+    api = "s3"
     try:
+        authn.request_headers(request)  # a repeated Host (and its kind) ends here
+        api, handler = await _route(request)
         response = await handler(request)
     except AWSError as exc:
         response = error_response(request, _as_api_error(exc, api))

@@ -12,8 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from starlette.requests import Request
+
+from iamgw.errors import InvalidToken
 from iamgw.identity import Access, Identity, anonymous
-from iamgw.sigv4 import AuthInfo, SigningContext, parse_auth, verify
+from iamgw.sigv4 import AuthInfo, Headers, SigningContext, header_map, parse_auth, verify
+
+_HEADERS = "iamgw.headers"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ async def authenticate(
     if auth is None:
         return Authenticated(anonymous(access.account_id))
     identity = await access.resolve(auth.access_key, auth.security_token)
+    if auth.security_token is not None and identity.session is None:
+        # Long-term keys (root's, an IAM user's) take no session token: a token sent
+        # with them is a mistake or a probe, never something to ignore.
+        raise InvalidToken("A session token was sent with long-term credentials.")
     if also_region is not None and auth.region == also_region:
         region = also_region
     signing = verify(
@@ -57,3 +66,12 @@ async def authenticate(
         payload_hash=payload_hash,
     )
     return Authenticated(identity, auth, signing)
+
+
+def request_headers(request: Request) -> Headers:
+    """The request's headers by lower-case name, read once per request (see sigv4.headers):
+    InvalidRequest when a header that must be single is repeated."""
+    headers = request.scope.get(_HEADERS)
+    if headers is None:
+        headers = request.scope[_HEADERS] = header_map(request.scope["headers"])
+    return headers

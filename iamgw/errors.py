@@ -124,6 +124,12 @@ class MissingAction(QueryError):
     default_message = "The request is missing an action or a required parameter."
 
 
+class QueryRequestTooLarge(QueryError):
+    code = "RequestEntityTooLarge"
+    status = 413
+    default_message = "The request body is larger than the 1 MiB a Query API call may have."
+
+
 class QueryValidationError(QueryError):
     code = "ValidationError"
     status = 400

@@ -19,45 +19,87 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw import authn
+from iamgw.errors import QueryRequestTooLarge, QueryValidationError
 from iamgw.identity import Identity
 from iamgw.ops.audit import audit_fields
 
 # IAM and STS are global: SDKs sign them for us-east-1 whatever the configured region.
 GLOBAL_REGION = "us-east-1"
-MAX_BODY = 1 << 20
+MAX_BODY = 1 << 20  # far above any IAM/STS call (a 10 KiB policy, a 100 KB SAML assertion)
+_BODY = "iamgw.query_body"  # scope key of the body read while routing
+_FORM = "application/x-www-form-urlencoded"
+
+
+def is_form_post(request: Request) -> bool:
+    """A `POST` with a form body: the shape of a Query call (S3 never posts a form to `/`)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and ctype == _FORM
 
 
 async def query_params(request: Request) -> dict[str, str] | None:
-    """The parameters of a Query API call (form body or query string), or None if not one."""
-    params = dict(parse_qsl(request.url.query, keep_blank_values=True))
-    if request.method == "POST":
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        length = request.headers.get("content-length", "0")
-        if ctype == "application/x-www-form-urlencoded" and length.isdigit():
-            if int(length) > MAX_BODY:
-                return None
-            body = await request.body()  # cached: signature verification reads it again
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    """The parameters of a Query API call (form body and query string), or None if not one.
+
+    The body is read here, before anyone is authenticated, so it is bounded: a larger
+    one (declared or streamed) is refused before it is held. A parameter may appear
+    once, in the query or in the body: a second value would be read by one reader and
+    not by another. The text must be UTF-8, as the protocol's form encoding is.
+    """
+    pairs = _pairs(request.scope.get("query_string", b""))
+    if is_form_post(request):
+        body = await _read_body(request)
+        request.scope[_BODY] = body
+        request._body = body  # Starlette's own cache: an S3 handler after us reads it again
+        pairs += _pairs(body)
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise QueryValidationError(f"The parameter {name[:64]} may appear only once.")
+        params[name] = value
     return params if "Action" in params else None
 
 
+def _pairs(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise QueryValidationError("The request parameters are not valid UTF-8.") from None
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isascii() or not length.isdigit()):
+        raise QueryValidationError("Content-Length is not a number.")
+    if length is not None and int(length) > MAX_BODY:
+        raise QueryRequestTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:  # chunked: no length to refuse on, so count
+            raise QueryRequestTooLarge()
+    return bytes(body)
+
+
 async def authenticate(request: Request, service: str) -> Identity | None:
-    """The verified identity of a signed Query request; None when it is not signed."""
+    """The verified identity of a signed Query request; None when it is not signed.
+
+    The body's SHA-256 is computed here from the bytes received and is what the
+    signature must cover: a Query call's body is never unsigned.
+    """
     gateway = request.app.state.gateway
     raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = {k.lower(): v for k, v in request.headers.items()}
     await gateway.access.refresh()
     result = await authn.authenticate(
         gateway.access,
         request.method,
         raw_path,
         raw_query,
-        headers,
+        authn.request_headers(request),
         region=gateway.settings.server.region,
         also_region=GLOBAL_REGION,
         service=service,
-        payload_hash=hashlib.sha256(await request.body()).hexdigest(),
+        payload_hash=hashlib.sha256(request.scope.get(_BODY, b"")).hexdigest(),
     )
     if result.auth is None:
         return None

@@ -11,7 +11,6 @@ An unsigned payload has nothing to verify and streams straight through.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,13 +18,12 @@ from typing import IO, Any
 
 from starlette.requests import Request
 
-from iamgw.errors import IncompleteBody, InvalidRequest
-from iamgw.sigv4 import ChunkedDecoder, PayloadVerifier
+from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest
+from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, payload_mode
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 SPOOL_IN_MEMORY = 1 << 20
 READ_SIZE = 256 << 10
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -40,14 +38,17 @@ class Body:
 async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
     """The body to forward, its length, and the payload hash to sign it with upstream."""
     declared = headers.get("x-amz-content-sha256", "")
+    mode = payload_mode(declared) if declared else PayloadMode.UNSIGNED
     length_header = headers.get("content-length")
     if length_header is None and "transfer-encoding" not in headers:
         return Body(None, None, UNSIGNED)
-    if declared.startswith("STREAMING-"):
+    if mode.startswith("STREAMING-"):
         decoded = headers.get("x-amz-decoded-content-length")
         if decoded is None or not decoded.isdigit():
             raise InvalidRequest("x-amz-decoded-content-length is required with aws-chunked.")
         signed = "HMAC" in declared
+        if signed and signing is None:
+            raise AccessDenied("Chunk signatures need a signed request.")
         decoder = ChunkedDecoder(
             signing if signed else None,
             signed=signed,
@@ -56,7 +57,7 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
             trailer_header=headers.get("x-amz-trailer"),
         )
         return await _spool(request.stream(), decoder.feed, decoder.finish, UNSIGNED)
-    if auth is not None and _SHA256.fullmatch(declared):
+    if mode is PayloadMode.SHA256:  # declared by a signed or an anonymous request alike
         verifier = PayloadVerifier(declared)
 
         def update(data: bytes) -> list[bytes]:

@@ -86,7 +86,7 @@ async def handle(request: Request) -> Response:
     settings = gateway.settings
     bucket, key, raw_path = address(request, settings.server.public_host)
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = authn.request_headers(request)
     now = datetime.now(UTC)
 
     await access.refresh()

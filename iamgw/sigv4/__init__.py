@@ -24,6 +24,7 @@ from iamgw.sigv4.canonical import (
     string_to_sign,
 )
 from iamgw.sigv4.errors import BadDigest
+from iamgw.sigv4.headers import Headers, header_map
 from iamgw.sigv4.parse import AuthInfo, parse_amz_date, parse_auth
 from iamgw.sigv4.payload import (
     PayloadMode,
@@ -49,6 +50,7 @@ __all__ = [
     "AuthInfo",
     "BadDigest",
     "ChunkedDecoder",
+    "Headers",
     "Credentials",
     "PayloadMode",
     "PayloadVerifier",
@@ -58,6 +60,7 @@ __all__ = [
     "canonical_uri",
     "credential_scope",
     "format_amz_date",
+    "header_map",
     "parse_amz_date",
     "parse_auth",
     "payload_mode",

@@ -70,6 +70,8 @@ _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _DATE8 = re.compile(r"\d{8}")
 _HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_EXPIRES = re.compile(r"[0-9]{1,10}")  # ASCII digits; longer values are past any week
+_MAX_DATE_LENGTH = 64
 
 
 def parse_amz_date(value: str) -> datetime | None:
@@ -83,13 +85,15 @@ def parse_amz_date(value: str) -> datetime | None:
 
 
 def _http_date(value: str) -> datetime | None:
+    if len(value) > _MAX_DATE_LENGTH:
+        return None
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # `Fri, 31 Dec 9999 23:59:59 -0100` is past datetime's last moment
 
 
 def _credential(value: str, malformed: type[Exception], prefix: str) -> tuple[str, ...]:
@@ -222,10 +226,14 @@ def _parse_query(params: dict[str, list[str]]) -> AuthInfo:
     if amz_date is None:
         raise malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     expires_text = one["X-Amz-Expires"]
-    if not expires_text.isdigit() or not expires_text.isascii():
+    if not _EXPIRES.fullmatch(expires_text):
         raise malformed("X-Amz-Expires should be a number")
-    payload_hash = one.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
-    payload_mode(payload_hash)
+    # S3 presigns UNSIGNED-PAYLOAD; other services sign the body's hash, which the
+    # verifier computes from the bytes received (botocore's SigV4QueryAuth).
+    default = UNSIGNED_PAYLOAD if service == "s3" else ""
+    payload_hash = one.get("X-Amz-Content-Sha256", default)
+    if payload_hash:
+        payload_mode(payload_hash)
     return AuthInfo(
         access_key=access_key,
         date=date,

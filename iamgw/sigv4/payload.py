@@ -19,7 +19,9 @@ class PayloadMode(StrEnum):
     STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 
 
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# SigV4 writes hashes as lower-case hex: an upper-case value is malformed, never a
+# second spelling of the same hash that one reader verifies and another does not.
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _INVALID = (
     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER "
@@ -52,7 +54,7 @@ class PayloadVerifier:
     def __init__(self, expected: str) -> None:
         if not _HEX64.fullmatch(expected):
             raise InvalidArgument(_INVALID)
-        self.expected = expected.lower()
+        self.expected = expected
         self._hash = hashlib.sha256()
         self.length = 0
 

@@ -13,6 +13,7 @@ from iamgw.errors import (
     InvalidRequest,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
+    XAmzContentSHA256Mismatch,
 )
 from iamgw.sigv4.canonical import (
     canonical_query,
@@ -59,6 +60,11 @@ def _check_signed_headers(auth: AuthInfo, headers: Mapping[str, str]) -> None:
         if auth.presigned:
             raise malformed("X-Amz-SignedHeaders must include host.")
         raise malformed(prefix + "SignedHeaders must include host.")
+    # A signed header sent twice is signed as its joined values, which a node may not
+    # read as such: one value or none (see sigv4.headers).
+    twice = sorted(signed & getattr(headers, "repeated", frozenset()))
+    if twice:
+        raise InvalidRequest(f"The signed header {twice[0]} may appear only once.")
     # AWS: every x-amz-* header sent must be signed (x-amz-content-sha256 and x-amz-date
     # included); else a client's signed request could be extended with e.g. x-amz-acl.
     unsigned = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed)
@@ -90,6 +96,29 @@ def _check_time(auth: AuthInfo, now: datetime, max_skew: timedelta) -> None:
         )
 
 
+def _body_hash(auth: AuthInfo, service: str, computed: str | None) -> str:
+    """The payload hash the canonical request is built with.
+
+    S3 trusts the declared x-amz-content-sha256 here and verifies the body against it
+    as it streams. Every other service (STS, IAM) signs the body itself: the hash is
+    the one computed from the bytes received, and a declared value (UNSIGNED-PAYLOAD,
+    another body's hash) that differs from it is refused, so that no byte of the body
+    goes unsigned.
+    """
+    if service == "s3":
+        if not auth.payload_hash:
+            raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+        return auth.payload_hash
+    if computed is None:
+        raise ValueError("a non-S3 request is verified with its body's SHA-256")
+    if auth.payload_hash and not hmac.compare_digest(auth.payload_hash, computed):
+        raise XAmzContentSHA256Mismatch(
+            "The request body is not covered by the signature: its SHA-256 is not the "
+            "signed x-amz-content-sha256 (the body of this API is always signed)."
+        )
+    return computed
+
+
 def verify(
     auth: AuthInfo,
     secret_key: str,
@@ -107,8 +136,9 @@ def verify(
     """Check the scope, the signed headers, the time and the signature of a request.
 
     `raw_path` and `raw_query` are as sent (percent-encoded); `headers` has lower-case
-    names. `payload_hash` (the body's SHA-256 hex) is needed only for a non-S3 request
-    without x-amz-content-sha256 (STS/IAM forms). Returns what aws-chunked bodies need.
+    names. `payload_hash` (the body's SHA-256 hex, computed from the bytes received) is
+    required for a non-S3 request (STS/IAM), whose body is always signed. Returns what
+    aws-chunked bodies need.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -116,9 +146,7 @@ def verify(
     _check_signed_headers(auth, headers)
     _check_time(auth, now, max_skew)
 
-    body_hash = auth.payload_hash or payload_hash
-    if not body_hash:
-        raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+    body_hash = _body_hash(auth, service, payload_hash)
     amz_date = format_amz_date(auth.amz_date)
     scope = credential_scope(auth.date, auth.region, auth.service)
     key = signing_key(secret_key, auth.date, auth.region, auth.service)
