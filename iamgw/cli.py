@@ -106,6 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from iamgw.app import create_app
+    from iamgw.http_server import BoundedHttpToolsProtocol
 
     if args.workers < 1:
         raise StartupError("--workers must be at least 1")
@@ -154,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server_header=False,
             timeout_graceful_shutdown=30,
             proxy_headers=False,
+            http=BoundedHttpToolsProtocol,
             **tls,
         )
         if args.workers == 1:

@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from iamgw.app import create_app
 from iamgw.config import Settings, load_settings
+from iamgw.http_server import BoundedHttpToolsProtocol
 from iamgw.store import MasterKey, Repository
 
 ROOT_KEY = "ROOTACCESSKEY0000001"
@@ -97,7 +98,7 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
         env[f"IAMGW_UPSTREAM_{i}_SECRET_KEY"] = secret
     settings = load_settings(None, environ=env)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")  # fmt: skip
+                            lifespan="on", http=BoundedHttpToolsProtocol)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
