@@ -22,6 +22,7 @@ from iamgw import authn
 from iamgw.errors import QueryRequestTooLarge, QueryValidationError
 from iamgw.identity import Identity
 from iamgw.ops.audit import audit_fields
+from iamgw.sigv4 import length_value
 
 # IAM and STS are global: SDKs sign them for us-east-1 whatever the configured region.
 GLOBAL_REGION = "us-east-1"
@@ -67,10 +68,11 @@ def _pairs(raw: bytes) -> list[tuple[str, str]]:
 
 
 async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isascii() or not length.isdigit()):
+    declared = request.headers.get("content-length")
+    length = length_value(declared) if declared is not None else None
+    if declared is not None and length is None:
         raise QueryValidationError("Content-Length is not a number.")
-    if length is not None and int(length) > MAX_BODY:
+    if length is not None and length > MAX_BODY:
         raise QueryRequestTooLarge()
     body = bytearray()
     async for chunk in request.stream():

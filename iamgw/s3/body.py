@@ -19,7 +19,7 @@ from typing import IO, Any
 from starlette.requests import Request
 
 from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest
-from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, payload_mode
+from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, length_value, payload_mode
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 SPOOL_IN_MEMORY = 1 << 20
@@ -43,8 +43,8 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
     if length_header is None and "transfer-encoding" not in headers:
         return Body(None, None, UNSIGNED)
     if mode.startswith("STREAMING-"):
-        decoded = headers.get("x-amz-decoded-content-length")
-        if decoded is None or not decoded.isdigit():
+        decoded = length_value(headers.get("x-amz-decoded-content-length", ""))
+        if decoded is None:
             raise InvalidRequest("x-amz-decoded-content-length is required with aws-chunked.")
         signed = "HMAC" in declared
         if signed and signing is None:
@@ -53,7 +53,7 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
             signing if signed else None,
             signed=signed,
             trailer=declared.endswith("-TRAILER"),
-            decoded_length=int(decoded),
+            decoded_length=decoded,
             trailer_header=headers.get("x-amz-trailer"),
         )
         return await _spool(request.stream(), decoder.feed, decoder.finish, UNSIGNED)

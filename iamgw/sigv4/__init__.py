@@ -24,7 +24,7 @@ from iamgw.sigv4.canonical import (
     string_to_sign,
 )
 from iamgw.sigv4.errors import BadDigest
-from iamgw.sigv4.headers import Headers, header_map
+from iamgw.sigv4.headers import Headers, header_map, length_value
 from iamgw.sigv4.parse import AuthInfo, parse_amz_date, parse_auth
 from iamgw.sigv4.payload import (
     PayloadMode,
@@ -61,6 +61,7 @@ __all__ = [
     "credential_scope",
     "format_amz_date",
     "header_map",
+    "length_value",
     "parse_amz_date",
     "parse_auth",
     "payload_mode",

@@ -10,6 +10,7 @@ SigV4's canonical form), and a signed one is refused by `verify`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from iamgw.errors import InvalidRequest
@@ -21,6 +22,17 @@ SINGLE = frozenset({
     "x-amz-date", "date", "x-amz-security-token", "x-amz-decoded-content-length",
     "x-amz-copy-source", "x-amz-trailer",
 })  # fmt: skip
+
+
+_LENGTH = re.compile(r"[0-9]{1,19}")  # ASCII digits that fit in 64 bits
+
+
+def length_value(value: str) -> int | None:
+    """A length header's value (Content-Length, x-amz-decoded-content-length), or None
+    when it is not plain ASCII digits (`²` is a digit to `str.isdigit`; 5,000 digits
+    are past what `int()` reads)."""
+    value = value.strip()
+    return int(value) if _LENGTH.fullmatch(value) else None
 
 
 class Headers(dict[str, str]):

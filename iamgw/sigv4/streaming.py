@@ -29,6 +29,7 @@ from typing import Protocol
 from iamgw.errors import IncompleteBody, InvalidArgument, InvalidDigest, SignatureDoesNotMatch
 from iamgw.sigv4.canonical import EMPTY_SHA256
 from iamgw.sigv4.errors import BadDigest
+from iamgw.sigv4.headers import length_value
 from iamgw.sigv4.payload import PayloadMode, payload_mode
 from iamgw.sigv4.signing import SigningContext, signature
 
@@ -133,13 +134,14 @@ class ChunkedDecoder:
         ):
             raise InvalidArgument("The request body is not aws-chunked.")
         length_text = headers.get("x-amz-decoded-content-length")
-        if length_text is not None and not length_text.strip().isdigit():
+        length = length_value(length_text) if length_text is not None else None
+        if length_text is not None and length is None:
             raise InvalidArgument("x-amz-decoded-content-length must be a number.")
         return cls(
             ctx,
             signed=mode is not PayloadMode.STREAMING_UNSIGNED_TRAILER,
             trailer=mode is not PayloadMode.STREAMING_SIGNED,
-            decoded_length=int(length_text) if length_text is not None else None,
+            decoded_length=length,
             trailer_header=headers.get("x-amz-trailer"),
         )
 

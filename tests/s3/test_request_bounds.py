@@ -210,3 +210,20 @@ def test_odd_dates_and_expiries_are_aws_errors(gateway, bucket, headers, query, 
             headers={**headers, "Authorization": auth, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
         )
     assert r.status_code < 500 and error(r) == code, r.text
+
+
+@pytest.mark.parametrize("length", ["²", "9" * 5000, "-1", " "])
+def test_odd_decoded_lengths_are_aws_errors(gateway, bucket, node, length) -> None:
+    request = signed(
+        "PUT",
+        f"{gateway.url}/bounds/chunked-odd",
+        body=b"0\r\n\r\n",
+        headers={"x-amz-decoded-content-length": length, "content-encoding": "aws-chunked"},
+        payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    )
+    head = head_of(request)  # as raw bytes: httpx sends ASCII header values only
+    answer = raw_request(gateway.url, head, request.body)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert b"<Code>InvalidArgument</Code>" in answer or b"<Code>InvalidRequest</Code>" in answer
+    with pytest.raises(botocore.exceptions.ClientError):
+        node.head_object(Bucket="bounds", Key="chunked-odd")
