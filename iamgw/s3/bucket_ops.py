@@ -4,7 +4,8 @@
   are resource policies of its own decisions, validated when written.
 - ListBuckets shows only the buckets the caller may use.
 - DeleteObjects is decided key by key: denied keys are reported as errors in
-  the result, allowed ones forwarded.
+  the result, allowed ones forwarded. A key a node would read as another key
+  (iamgw.s3.keys.object_key) refuses the whole request.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from iamgw.errors import (
 )
 from iamgw.identity.principals import Identity
 from iamgw.policy import MalformedPolicyDocument, PolicyKind, parse_policy
+from iamgw.s3 import keys
 from iamgw.s3.operations import S3Operation, bucket_arn, object_arn
 
 GATEWAY_OPERATIONS = {"PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy"}
@@ -130,6 +132,9 @@ async def delete_objects(
     bucket = op.bucket or ""
     body = await read_limited(request, MAX_DELETE_BODY, MalformedXML())
     quiet, objects = _delete_request(_parse(body))
+    for key, _version in objects:
+        # The key decided on is the key the node deletes: none it reads as another.
+        keys.object_key(key)
     denied: list[tuple[str, str | None]] = []
     allowed: list[tuple[str, str | None]] = []
     for key, version in objects:

@@ -8,10 +8,9 @@ not read (no `100 Continue` is sent) before that either.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,14 +21,13 @@ from iamgw.errors import (
     AccessDenied,
     InvalidArgument,
     InvalidBucketName,
-    InvalidObjectName,
     InvalidRequest,
     NotImplementedS3,
 )
 from iamgw.identity.access import Access
 from iamgw.identity.principals import Identity
 from iamgw.ops.audit import audit_fields
-from iamgw.s3 import bucket_ops
+from iamgw.s3 import bucket_ops, keys
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.operations import (
     FORWARDED,
@@ -42,7 +40,6 @@ from iamgw.s3.operations import (
     object_arn,
 )
 
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _PRESIGN_PARAMS = {
     "x-amz-algorithm",
     "x-amz-credential",
@@ -58,14 +55,16 @@ _STREAMING = "STREAMING-"
 def address(request: Request, public_host: str) -> tuple[str | None, str | None, str]:
     """(bucket, key, raw path) of a path-style or virtual-host-style request.
 
-    The key is percent-decoded once (the ARN names the key as stored). Keys with
-    `.` or `..` segments are refused: a storage node might normalise them into
-    another bucket's namespace, and the decision was made on the literal name.
+    The path is percent-decoded once as UTF-8 (the ARN names the key as stored).
+    A key a storage node would read as another key (a leading `/`, `//`, `\\`, `.`
+    or `..` segments, control characters: iamgw.s3.keys) is refused, since the
+    decision is made on the literal name; so is a key without a bucket.
     """
-    raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    raw_path = raw_path.split("?", 1)[0]
+    # ASGI's raw_path is optional: without it, the decoded path encoded again.
+    raw_bytes = request.scope.get("raw_path") or quote(request.url.path).encode("ascii")
+    raw_path = raw_bytes.decode("latin-1").split("?", 1)[0]
     host = request.headers.get("host", "").split(":")[0].lower()
-    path = unquote(raw_path)
+    path = keys.decode(raw_path)
     if public_host and host.endswith("." + public_host):
         bucket: str | None = host[: -len(public_host) - 1]
         key: str | None = path[1:] or None
@@ -73,10 +72,12 @@ def address(request: Request, public_host: str) -> tuple[str | None, str | None,
         bucket, _, rest = path[1:].partition("/")
         bucket = bucket or None
         key = rest or None
-    if bucket is not None and (not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket):
-        raise InvalidBucketName(resource=bucket)
-    if key is not None and any(seg in (".", "..") for seg in key.split("/")):
-        raise InvalidObjectName(resource=key)
+    if bucket is None and key is not None:
+        raise InvalidBucketName("The request names a key but no bucket.")
+    if bucket is not None:
+        keys.bucket_name(bucket)
+    if key is not None:
+        keys.object_key(key)
     return bucket, key, raw_path
 
 

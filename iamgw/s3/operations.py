@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from iamgw.errors import S3Error
+from iamgw.s3 import keys
+
 # Where an operation acts: the service (no bucket), a bucket, or an object.
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 
@@ -526,26 +529,37 @@ def classify(
 
 
 class BadCopySource(ValueError):
-    """`x-amz-copy-source` names no object, or one through a `.`/`..` segment."""
+    """`x-amz-copy-source` names no object, or one a node would read as another
+    (iamgw.s3.keys.object_key), or repeats or adds query parameters."""
 
 
 def copy_source(headers: Mapping[str, str]) -> tuple[str, str, str | None] | None:
     """(bucket, key, versionId) of `x-amz-copy-source`, which CopyObject and
     UploadPartCopy also need `s3:GetObject` (or `s3:GetObjectVersion`) on.
-    None without the header; BadCopySource when it cannot be decided on as sent."""
+    None without the header; BadCopySource when it cannot be decided on as sent.
+
+    Read as the node reads it (tests/s3/test_key_forms.py): split at the first
+    `?`, percent-decoded once, one leading `/` dropped, bucket up to the next `/`."""
     raw = headers.get("x-amz-copy-source")
     if raw is None:
         return None
     source, _, query = raw.partition("?")
-    source = unquote(source).lstrip("/")
-    bucket, _, key = source.partition("/")
-    if not bucket or not key or any(seg in (".", "..") for seg in key.split("/")):
-        raise BadCopySource(raw)
+    try:
+        source = keys.decode(source)
+        source = source.removeprefix("/")
+        bucket, _, key = source.partition("/")
+        keys.bucket_name(bucket)
+        keys.object_key(key)
+    except S3Error:
+        raise BadCopySource(raw) from None
     version = None
     for part in query.split("&"):
         name, _, value = part.partition("=")
-        if name == "versionId":
-            version = unquote(value)
+        if name == "versionId" and version is None:
+            try:
+                version = keys.decode(value)
+            except S3Error:
+                raise BadCopySource(raw) from None
         elif name:
             raise BadCopySource(raw)
     return bucket, key, version
