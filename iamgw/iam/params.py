@@ -28,6 +28,11 @@ ARN = re.compile(r"[\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd]+")
 TAG_KEY = re.compile(r"[\w\s_.:/=+\-@]+")
 TAG_VALUE = re.compile(r"[\w\s_.:/=+\-@]*")
 THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")
+# ASCII only: `str.isdigit` and int() also take other scripts' digits (and isdigit `²`,
+# which int() then refuses); int() refuses more than 4,300 digits.
+LIST_INDEX = re.compile(r"[1-9][0-9]{0,8}")
+INTEGER = re.compile(r"-?[0-9]+")
+MAX_INTEGER_DIGITS = 18
 
 # Name lengths of the IAM data types.
 USER_NAME, GROUP_NAME, ROLE_NAME, POLICY_NAME = 64, 128, 64, 128
@@ -45,6 +50,8 @@ class Params:
     """The call's parameters; each getter validates and raises ValidationError."""
 
     def __init__(self, raw: dict[str, str]) -> None:
+        for key in raw:
+            check_list_indexes(key)
         self.raw = raw
 
     def get(self, key: str, field: str, *, required: bool = False) -> str | None:
@@ -147,10 +154,14 @@ class Params:
         value = self.raw.get(key)
         if value is None:
             return None
-        try:
+        if not INTEGER.fullmatch(value):
+            raise _failed(value[:64], field, "Member must be an integer")
+        digits = value.lstrip("-").lstrip("0")
+        if len(digits) > MAX_INTEGER_DIGITS:  # far outside any bound: not worth int()
+            number = high + 1 if not value.startswith("-") else low - 1
+            value = value[:64] + "..."
+        else:
             number = int(value)
-        except ValueError:
-            raise _failed(value, field, "Member must be an integer") from None
         if number < low:
             raise _failed(value, field, f"Member must have value greater than or equal to {low}")
         if number > high:
@@ -220,6 +231,18 @@ class Params:
 
     def max_items(self) -> int:
         return self.integer("MaxItems", "maxItems", 1, 1000) or 100
+
+
+def check_list_indexes(key: str) -> None:
+    """A parameter of a list (`Name.member.N`, `Name.member.N.Field.member.M`...) must
+    number its items 1, 2, ... in ASCII digits."""
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part == "member" and not LIST_INDEX.fullmatch(parts[i + 1]):
+            raise ValidationError(
+                f"The list index of parameter {ascii(key[:128])} is not a number from 1 to "
+                "999999999."
+            )
 
 
 def check_tag(key: str, value: str) -> None:
