@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from starlette.requests import Request
 
-from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest
+from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest, S3Error
 from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, length_value, payload_mode
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -35,13 +35,20 @@ class Body:
     replay: Callable[[], AsyncIterator[bytes]] | None = None  # the body again, from its start
 
 
-async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
-    """The body to forward, its length, and the payload hash to sign it with upstream."""
+@dataclass
+class _Check:
+    """How a body is verified as it is read: each received piece -> the body's bytes."""
+
+    transform: Callable[[bytes], list[bytes]]
+    finish: Callable[[], object]
+    payload_hash: str  # what the upstream request is signed with
+
+
+def _check(headers: dict[str, str], signing: Any) -> _Check | None:
+    """The verification a body needs (aws-chunked decoding and signatures, or the declared
+    SHA-256); None when it has none (UNSIGNED-PAYLOAD, or no declared hash)."""
     declared = headers.get("x-amz-content-sha256", "")
     mode = payload_mode(declared) if declared else PayloadMode.UNSIGNED
-    length_header = headers.get("content-length")
-    if length_header is None and "transfer-encoding" not in headers:
-        return Body(None, None, UNSIGNED)
     if mode.startswith("STREAMING-"):
         decoded = length_value(headers.get("x-amz-decoded-content-length", ""))
         if decoded is None:
@@ -56,7 +63,7 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
             decoded_length=decoded,
             trailer_header=headers.get("x-amz-trailer"),
         )
-        return await _spool(request.stream(), decoder.feed, decoder.finish, UNSIGNED)
+        return _Check(decoder.feed, decoder.finish, UNSIGNED)
     if mode is PayloadMode.SHA256:  # declared by a signed or an anonymous request alike
         verifier = PayloadVerifier(declared)
 
@@ -64,15 +71,51 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
             verifier.update(data)
             return [data]
 
-        spooled = await _spool(request.stream(), update, verifier.finish, declared)
-        if length_header is not None and spooled.length != int(length_header):
+        return _Check(update, verifier.finish, declared)
+    return None
+
+
+async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
+    """The body to forward, its length, and the payload hash to sign it with upstream."""
+    del auth  # the headers and the chunk signing context say what to verify
+    length = length_value(headers.get("content-length", ""))
+    if length is None and "transfer-encoding" not in headers:
+        return Body(None, None, UNSIGNED)
+    check = _check(headers, signing)
+    if check is not None:
+        spooled = await _spool(request.stream(), check.transform, check.finish, check.payload_hash)
+        if check.payload_hash != UNSIGNED and length is not None and spooled.length != length:
             spooled.close()
             raise IncompleteBody()
         return spooled
-    length = int(length_header) if length_header is not None else None
     if length == 0:
         return Body(None, 0, UNSIGNED)
     return Body(request.stream(), length, UNSIGNED)
+
+
+async def read_whole(
+    request: Request, headers: dict[str, str], signing: Any, limit: int, too_large: S3Error
+) -> bytes:
+    """A body the gateway answers itself (a bucket policy, a DeleteObjects list), read
+    whole up to `limit` bytes and verified as a forwarded one is: the decision and the
+    change are made on exactly the bytes that were signed."""
+    length = length_value(headers.get("content-length", ""))
+    if (
+        length is not None
+        and length > limit
+        and not headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+    ):
+        raise too_large
+    check = _check(headers, signing)
+    body = bytearray()
+    async for data in request.stream():
+        for piece in check.transform(data) if check is not None else [data]:
+            body += piece
+        if len(body) > limit:
+            raise too_large
+    if check is not None:
+        check.finish()
+    return bytes(body)
 
 
 async def _spool(

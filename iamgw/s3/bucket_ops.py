@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import xml.etree.ElementTree as ET  # noqa: S405 - expat refuses entity expansion attacks
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from iamgw.errors import (
@@ -40,16 +40,12 @@ MAX_DELETE_BODY = 2 * 1024 * 1024  # 1,000 keys of 1,024 bytes and their XML
 MAX_LIST_BODY = 32 * 1024 * 1024
 
 
-async def read_limited(request: Request, limit: int, error: S3Error) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise error
-    return bytes(body)
+ReadBody = Callable[[int, S3Error], Awaitable[bytes]]
+"""Reads the request's body whole, verified as signed, refusing more than `limit` bytes
+with the error given (`iamgw.s3.body.read_whole` bound to the request)."""
 
 
-async def handle(gateway: Any, request: Request, op: S3Operation) -> Response:
+async def handle(gateway: Any, op: S3Operation, read_body: ReadBody) -> Response:
     bucket = op.bucket or ""
     await _require_bucket(gateway, bucket)
     repo = gateway.repo
@@ -61,10 +57,11 @@ async def handle(gateway: Any, request: Request, op: S3Operation) -> Response:
     if op.name == "DeleteBucketPolicy":
         await run_in_threadpool(repo.delete_bucket_policy, bucket)
         return Response(status_code=204)
-    body = await read_limited(
-        request, MAX_POLICY_BYTES, MalformedPolicy("Policies cannot exceed 20 KB.")
-    )
-    text = body.decode("utf-8", errors="replace")
+    body = await read_body(MAX_POLICY_BYTES, MalformedPolicy("Policies cannot exceed 20 KB."))
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedPolicy("The policy is not valid UTF-8.") from None
     try:
         policy = parse_policy(text, PolicyKind.RESOURCE, name=f"bucket:{bucket}")
     except MalformedPolicyDocument as exc:
@@ -122,7 +119,7 @@ async def list_buckets(
 
 async def delete_objects(
     gateway: Any,
-    request: Request,
+    read_body: ReadBody,
     identity: Identity,
     op: S3Operation,
     context: dict,
@@ -130,7 +127,7 @@ async def delete_objects(
     headers: dict,
 ) -> Response:
     bucket = op.bucket or ""
-    body = await read_limited(request, MAX_DELETE_BODY, MalformedXML())
+    body = await read_body(MAX_DELETE_BODY, MalformedXML())
     quiet, objects = _delete_request(_parse(body))
     for key, _version in objects:
         # The key decided on is the key the node deletes: none it reads as another.

@@ -8,6 +8,7 @@ not read (no `100 Continue` is sent) before that either.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -29,6 +30,7 @@ from iamgw.identity.principals import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.s3 import bucket_ops, keys
 from iamgw.s3.body import prepare as prepare_body
+from iamgw.s3.body import read_whole
 from iamgw.s3.operations import (
     FORWARDED,
     AmbiguousOperation,
@@ -128,13 +130,14 @@ async def handle(request: Request) -> Response:
     context.update(operation.context)
     await authorize(access, identity, operation, context, headers, audit_fields(request))
 
+    read_body = functools.partial(read_whole, request, headers, signing)
     if operation.name in bucket_ops.GATEWAY_OPERATIONS:
-        return await bucket_ops.handle(gateway, request, operation)
+        return await bucket_ops.handle(gateway, operation, read_body)
     if operation.name == "ListBuckets" and not identity.is_root:
         return await bucket_ops.list_buckets(gateway, identity, context, params, headers)
     if operation.name == "DeleteObjects" and not identity.is_root:
         return await bucket_ops.delete_objects(
-            gateway, request, identity, operation, context, params, headers
+            gateway, read_body, identity, operation, context, params, headers
         )
 
     body = await prepare_body(request, headers, auth, signing)
