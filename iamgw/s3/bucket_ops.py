@@ -29,7 +29,7 @@ from iamgw.errors import (
     S3Error,
 )
 from iamgw.identity.principals import Identity
-from iamgw.policy import MalformedPolicyDocument, PolicyKind, parse_policy
+from iamgw.policy import Decision, MalformedPolicyDocument, Outcome, PolicyKind, parse_policy
 from iamgw.s3 import keys
 from iamgw.s3.operations import S3Operation, bucket_arn, object_arn
 
@@ -137,9 +137,7 @@ async def delete_objects(
     for key, version in objects:
         action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
         ctx = {**context, **({"s3:VersionId": version} if version else {})}
-        decision = await gateway.access.decide(
-            identity, action, object_arn(bucket, key), ctx, bucket
-        )
+        decision = await decide_object(gateway.access, identity, action, bucket, key, ctx)
         (allowed if decision.allowed else denied).append((key, version))
     if allowed:
         # Always a document of our own making, holding exactly the keys decided on:
@@ -165,6 +163,21 @@ async def delete_objects(
         ET.SubElement(error, f"{{{S3_NS}}}Code").text = AccessDenied.code
         ET.SubElement(error, f"{{{S3_NS}}}Message").text = AccessDenied.default_message
     return Response(_serialise(answer), 200, media_type="application/xml")
+
+
+async def decide_object(
+    access: Any, identity: Identity, action: str, bucket: str, key: str, context: dict
+) -> Decision:
+    """The decision on `action` on a key, denied too when the key a node keeps in the same
+    entry (`K` and `K/`, see keys.same_entry) is explicitly denied: a Deny on `prot/*`
+    also protects the marker `prot/` from `DELETE prot`. An Allow must name the key
+    itself, so that policies naming exact keys keep working."""
+    decision = await access.decide(identity, action, object_arn(bucket, key), context, bucket)
+    if not decision.allowed:
+        return decision
+    alias = object_arn(bucket, keys.same_entry(key))
+    other = await access.decide(identity, action, alias, context, bucket)
+    return other if other.outcome is Outcome.EXPLICITLY_DENIED else decision
 
 
 def _plain(headers: dict[str, str]) -> dict[str, str]:

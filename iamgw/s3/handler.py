@@ -218,7 +218,12 @@ async def authorize(
         raise AccessDenied()  # S3 lists buckets only for a signed request
     if op.name in ("ListBuckets", "DeleteObjects"):
         return  # decided per bucket / per key by bucket_ops
-    decision = await access.decide(identity, op.action, op.resource, context, op.bucket)
+    if op.key is not None and op.bucket is not None:
+        decision = await bucket_ops.decide_object(
+            access, identity, op.action, op.bucket, op.key, context
+        )
+    else:
+        decision = await access.decide(identity, op.action, op.resource, context, op.bucket)
     audit.update(
         decision=str(decision.outcome), policy=decision.policy, statement=decision.statement
     )

@@ -82,3 +82,10 @@ def object_key(key: str) -> str:
     if any(segment in (".", "..") for segment in segments):
         raise InvalidObjectName("Object name contains an unsupported path segment ('.' or '..').")
     return key
+
+
+def same_entry(key: str) -> str:
+    """The other key a storage node keeps in the same entry: SeaweedFS stores the folder
+    marker `K/` as the directory `K`, so `DELETE K` deletes the marker and `PUT K`
+    replaces it (and `K/` likewise acts on the object `K`)."""
+    return key[:-1] if key.endswith("/") else key + "/"
