@@ -19,6 +19,7 @@ from typing import IO, Any
 from starlette.requests import Request
 
 from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest, S3Error
+from iamgw.s3.limits import check_user_metadata
 from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, length_value, payload_mode
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -78,6 +79,7 @@ def _check(headers: dict[str, str], signing: Any) -> _Check | None:
 async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
     """The body to forward, its length, and the payload hash to sign it with upstream."""
     del auth  # the headers and the chunk signing context say what to verify
+    check_user_metadata(request.method, headers)  # refused before any of the body is read
     length = length_value(headers.get("content-length", ""))
     if length is None and "transfer-encoding" not in headers:
         return Body(None, None, UNSIGNED)

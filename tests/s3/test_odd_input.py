@@ -4,6 +4,8 @@ changing nothing, and audited."""
 
 from __future__ import annotations
 
+import socket
+
 import botocore.exceptions
 import httpx
 import pytest
@@ -115,3 +117,27 @@ def test_long_origin_is_answered(gateway, bucket, size: int) -> None:
     assert answer.content == b"plain"
     event = audit_record(gateway, answer.headers["x-amz-request-id"])
     assert event["status"] == 200 and event["operation"] == "GetObject"
+
+
+def test_too_much_metadata_is_refused_before_the_body_is_read(gateway, node, bucket) -> None:
+    # A signed 8 MiB body the client never sends: the answer comes at once, not after
+    # the gateway waited for (and spooled) a body it would refuse anyway.
+    body = b"\0" * (8 << 20)
+    request = signed("PUT", f"{gateway.url}/{bucket}/meta-early", body=body,
+                     headers={"x-amz-meta-k": "v" * 3000})  # fmt: skip
+    host, port = gateway.url.removeprefix("http://").split(":")
+    head = f"PUT /{bucket}/meta-early HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    for name, value in request.headers.items():
+        head += f"{name}: {value}\r\n"
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(head.encode())
+        received = b""
+        while chunk := sock.recv(65536):  # the gateway closes: the body is still due
+            received += chunk
+    answer = received.decode()
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "<Code>MetadataTooLarge</Code>" in answer
+    request_id = answer.lower().split("x-amz-request-id: ")[1].split("\r\n")[0].upper()
+    assert audit_record(gateway, request_id)["status"] == 400
+    assert absent(node, "meta-early")
