@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,10 +18,19 @@ from sqlmodel import Session
 
 from .errors import StoreUnavailable
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: one process per SQLite file there
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("iamgw.store")
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Any constant: replicas starting together on one PostgreSQL take turns migrating.
+# Any constants: replicas starting together on one PostgreSQL take turns migrating, and
+# writing what every start writes (the canned policies).
 _PG_MIGRATION_LOCK = 0x1A367
+STARTUP_LOCK = 0x1A368
+# Alembic's `context` is one per process: one upgrade at a time, whatever the thread.
+_MIGRATING = threading.Lock()
 
 
 def normalise_url(url: str) -> str:
@@ -106,21 +116,49 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def xact_lock(session: Session, key: int) -> None:
+    """Hold `key` until the session's transaction ends: PostgreSQL transactions that take
+    the same key take turns. SQLite's write transactions (BEGIN IMMEDIATE) already do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run from several replicas at once."""
     try:
-        if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-                try:
+        with _MIGRATING:
+            if engine.dialect.name == "postgresql":
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                    try:
+                        _upgrade(engine, revision)
+                    finally:
+                        unlock = text("SELECT pg_advisory_unlock(:k)")
+                        conn.execute(unlock, {"k": _PG_MIGRATION_LOCK})
+                        conn.commit()
+            else:
+                with _sqlite_migration_lock(engine):
                     _upgrade(engine, revision)
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
-                    conn.commit()
-        else:
-            _upgrade(engine, revision)
     except OperationalError as exc:
         raise StoreUnavailable(f"cannot reach the IAM store ({_reason(exc)})") from exc
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """Processes on one SQLite file (workers, replicas on one data directory) take turns:
+    Alembic commits each migration on its own, so a transaction cannot hold them off.
+    The lock is a file beside the database (never the database file itself: closing any
+    descriptor of it would drop SQLite's own POSIX locks in this process)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}-migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _upgrade(engine: Engine, revision: str) -> None:

@@ -90,13 +90,18 @@ class Repository:
         return repo
 
     def _ensure_generation_row(self) -> None:
-        # Created up front so that concurrent writers only ever UPDATE it.
+        # Created up front so that concurrent writers only ever UPDATE it. A write
+        # transaction from the start (SQLite: BEGIN IMMEDIATE): a read turned write
+        # fails at once with "database is locked" when another process writes.
+        writing = database.WRITING.set(True)
         try:
             with database.transaction(self.engine) as s:
                 if s.get(StoreGeneration, self.account_id) is None:
                     s.add(StoreGeneration(account_id=self.account_id, generation=0))
         except IntegrityError:
             pass  # another replica created it at the same moment
+        finally:
+            database.WRITING.reset(writing)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -745,50 +750,78 @@ class Repository:
 
     def upsert_canned_policy(self, name: str, document: str, digest: str) -> str:
         """Load a file of `policies/`: created, updated (new default version), unchanged,
-        or conflict when a same-named policy was created through the API."""
-        with self._write() as s:
-            policy = s.exec(
-                select(ManagedPolicy).where(
-                    ManagedPolicy.account_id == self.account_id,
-                    ManagedPolicy.name_key == name.lower(),
-                )
-            ).first()
-            if policy is None:
-                policy = ManagedPolicy(
-                    account_id=self.account_id,
-                    name=name,
-                    name_key=name.lower(),
-                    policy_id=new_id("ANPA"),
-                    source="canned",
-                    source_hash=digest,
-                    description=f"iamgw canned policy {name}",
-                )
-                s.add(policy)
-                s.add(
-                    PolicyVersion(
-                        policy_id=policy.policy_id,
-                        version_id="v1",
-                        account_id=self.account_id,
-                        document=document,
-                    )
-                )
-                return "created"
-            if policy.source != "canned":
+        or conflict when a same-named policy was created through the API.
+
+        Every replica does this at every start, all at once when started together: the
+        writes take turns (and re-read what the one before wrote), and a start that
+        changes nothing writes nothing (no new generation, no cache dropped anywhere)."""
+        with self._read() as s:
+            found = self._canned(s, name)
+            if found is not None and found.source != "canned":
                 return "conflict"
-            if policy.source_hash == digest:
+            if found is not None and found.source_hash == digest:
                 return "unchanged"
-            versions = sorted(
-                s.exec(select(PolicyVersion).where(PolicyVersion.policy_id == policy.policy_id)),
-                key=lambda v: int(v.version_id[1:]),
+        attempts = 3
+        while True:
+            try:
+                with self._write() as s:
+                    database.xact_lock(s, database.STARTUP_LOCK)
+                    return self._upsert_canned(s, name, document, digest)
+            except _Unchanged as kept:
+                return kept.outcome  # rolled back: nothing to write after all
+            except EntityAlreadyExists:
+                # Created meanwhile by a writer that does not take turns (CreatePolicy):
+                # read again and decide on what is there now.
+                attempts -= 1
+                if not attempts:
+                    raise
+
+    def _canned(self, s: Session, name: str) -> ManagedPolicy | None:
+        return s.exec(
+            select(ManagedPolicy).where(
+                ManagedPolicy.account_id == self.account_id,
+                ManagedPolicy.name_key == name.lower(),
             )
-            old = [v for v in versions if v.version_id != policy.default_version]
-            while len(versions) >= MAX_POLICY_VERSIONS and old:
-                stale = old.pop(0)
-                versions.remove(stale)
-                s.delete(stale)
-            policy.source_hash = digest
-            self._add_version(s, policy, document, set_default=True)
-            return "updated"
+        ).first()
+
+    def _upsert_canned(self, s: Session, name: str, document: str, digest: str) -> str:
+        policy = self._canned(s, name)
+        if policy is None:
+            policy = ManagedPolicy(
+                account_id=self.account_id,
+                name=name,
+                name_key=name.lower(),
+                policy_id=new_id("ANPA"),
+                source="canned",
+                source_hash=digest,
+                description=f"iamgw canned policy {name}",
+            )
+            s.add(policy)
+            s.add(
+                PolicyVersion(
+                    policy_id=policy.policy_id,
+                    version_id="v1",
+                    account_id=self.account_id,
+                    document=document,
+                )
+            )
+            return "created"
+        if policy.source != "canned":
+            raise _Unchanged("conflict")
+        if policy.source_hash == digest:
+            raise _Unchanged("unchanged")
+        versions = sorted(
+            s.exec(select(PolicyVersion).where(PolicyVersion.policy_id == policy.policy_id)),
+            key=lambda v: int(v.version_id[1:]),
+        )
+        old = [v for v in versions if v.version_id != policy.default_version]
+        while len(versions) >= MAX_POLICY_VERSIONS and old:
+            stale = old.pop(0)
+            versions.remove(stale)
+            s.delete(stale)
+        policy.source_hash = digest
+        self._add_version(s, policy, document, set_default=True)
+        return "updated"
 
     # -- attachments, inline policies, boundaries ---------------------------------
 
@@ -1175,6 +1208,15 @@ def _principal(model: Any, ptype: str, name: str) -> Any:
 
 def _count(s: Session, model: Any, *where: Any) -> int:
     return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
+
+
+class _Unchanged(Exception):
+    """Raised in a write transaction that turns out to have nothing to write: it rolls
+    back instead of committing (and bumping the generation)."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
 
 
 class _Session(Session):
