@@ -43,6 +43,7 @@ from iamgw.ops.audit import Auditor, audit_fields
 from iamgw.queryapi import query_params
 from iamgw.s3.proxy import Proxy
 from iamgw.s3.upstreams import Upstream, UpstreamPool
+from iamgw.sigv4 import length_value
 from iamgw.store import MasterKey, Repository, StoreUnavailable
 
 log = logging.getLogger("iamgw")
@@ -257,8 +258,8 @@ def error_response(request: Request, exc: AWSError) -> Response:
 
 
 def _has_body(request: Request) -> bool:
-    length = request.headers.get("content-length", "0")
-    return "transfer-encoding" in request.headers or (length.isdigit() and int(length) > 0)
+    length = length_value(request.headers.get("content-length", "0"))
+    return "transfer-encoding" in request.headers or length is None or length > 0
 
 
 class RequestIdMiddleware:

@@ -12,8 +12,19 @@ render as `<Error>`; the Query APIs (STS, IAM) as `<ErrorResponse>` with a
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 from xml.sax.saxutils import escape
+
+# What XML 1.0 cannot carry (control characters, lone UTF-16 surrogates, U+FFFE/U+FFFF):
+# text echoed from a request (a key, a parameter, a claim) may hold any of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` escaped for an XML element, with what XML cannot carry replaced by U+FFFD,
+    so that an answer is always well-formed UTF-8."""
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 class AWSError(Exception):
@@ -32,10 +43,10 @@ class AWSError(Exception):
 
 class S3Error(AWSError):
     def to_xml(self, request_id: str) -> str:
-        resource = f"<Resource>{escape(self.resource)}</Resource>" if self.resource else ""
+        resource = f"<Resource>{xml_text(self.resource)}</Resource>" if self.resource else ""
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message>"
+            f"<Error><Code>{self.code}</Code><Message>{xml_text(self.message)}</Message>"
             f"{resource}<RequestId>{request_id}</RequestId></Error>"
         )
 
@@ -51,7 +62,7 @@ class QueryError(AWSError):
         return (
             f'<ErrorResponse xmlns="{self.namespace}">'
             f"<Error><Type>{kind}</Type><Code>{self.code}</Code>"
-            f"<Message>{escape(self.message)}</Message></Error>"
+            f"<Message>{xml_text(self.message)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
 

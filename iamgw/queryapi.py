@@ -13,13 +13,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw import authn
-from iamgw.errors import QueryRequestTooLarge, QueryValidationError
+from iamgw.errors import QueryRequestTooLarge, QueryValidationError, xml_text
 from iamgw.identity import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.sigv4 import length_value
@@ -123,7 +122,7 @@ def xml_element(name: str, value: Any) -> str:
     elif isinstance(value, datetime):
         text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     else:
-        text = escape(str(value))
+        text = xml_text(str(value))
     return f"<{name}>{text}</{name}>"
 
 

@@ -14,14 +14,13 @@ simulator (see docs/iam.md).
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape
 
 import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw.errors import InvalidAction
+from iamgw.errors import InvalidAction, xml_text
 from iamgw.identity import Identity, IdentityKind
 from iamgw.queryapi import authenticate, xml_element, xml_response
 from iamgw.store import StoreError, StoreUnavailable
@@ -85,7 +84,7 @@ def _respond(name: str, request_id: str, result: dict[str, Any] | None) -> Respo
 
 def _entries(value: SummaryMap) -> str:
     return "".join(
-        f"<entry><key>{escape(k)}</key><value>{int(v)}</value></entry>" for k, v in value.items()
+        f"<entry><key>{xml_text(k)}</key><value>{int(v)}</value></entry>" for k, v in value.items()
     )
 
 

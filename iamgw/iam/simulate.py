@@ -91,7 +91,7 @@ def _context(call: Call) -> dict[str, Any]:
 
 def _index(key: str) -> int:
     tail = key.rsplit(".", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) < 10 else 0
 
 
 def _simulate(

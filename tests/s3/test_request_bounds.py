@@ -227,3 +227,14 @@ def test_odd_decoded_lengths_are_aws_errors(gateway, bucket, node, length) -> No
     assert b"<Code>InvalidArgument</Code>" in answer or b"<Code>InvalidRequest</Code>" in answer
     with pytest.raises(botocore.exceptions.ClientError):
         node.head_object(Bucket="bounds", Key="chunked-odd")
+
+
+@pytest.mark.parametrize("path", ["/%01odd", "/odd%00bucket/key", "/bounds/%ED%A0%80"])
+def test_echoed_names_keep_the_error_well_formed(gateway, bucket, path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import httpx
+
+    r = httpx.get(gateway.url + path)
+    assert 400 <= r.status_code < 500, r.text
+    assert ET.fromstring(r.content).find("Code") is not None
