@@ -85,6 +85,9 @@ class UpstreamSettings:
     access_key: str = ""
     secret_key: str = field(default="", repr=False)
     region: str = "us-east-1"
+    # A GET, HEAD, PUT or DELETE whose answer's head takes longer is retried on another
+    # node, and this one taken out until its health check passes.
+    first_byte_timeout_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,8 @@ def _validate(s: Settings) -> None:
         _check_url(f"{key}.endpoint", up.endpoint, ("http", "https"))
         if not up.access_key or not up.secret_key:
             raise ConfigError(f"{key}.access_key", "access_key and secret_key are required")
+        if not 1 <= up.first_byte_timeout_seconds <= 300:
+            raise ConfigError(f"{key}.first_byte_timeout_seconds", "must be between 1 and 300")
     names: set[str] = set()
     for i, op in enumerate(s.oidc):
         key = f"oidc[{i}]"

@@ -1,4 +1,9 @@
-"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: store and a node)."""
+"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: store and a node).
+
+`/readyz` answers from the storage nodes' health as the background checks (and failed
+requests) last saw it: it never waits for a node itself, so a hung node cannot hold a
+load balancer's probe.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     gateway = request.app.state.gateway
     store_ok = await run_in_threadpool(gateway.repo.ping)
-    await gateway.upstreams.check()
     nodes = [
         {"endpoint": n.endpoint, "up": n.up, "requests": n.requests}
         for n in gateway.upstreams.nodes

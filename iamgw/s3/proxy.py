@@ -9,12 +9,23 @@ httpx's (measured with bench/proxy.py: 1 KiB GETs at 16 clients).
 A request whose body has not been sent yet (GET, HEAD, DELETE, or a body that
 is still unread) is retried on another node when its node cannot be reached or
 answers 5xx; a failed node is taken out until its health check passes.
+
+A node that accepts a request and then says nothing (hung, stopped, swapping)
+is given a bounded time: an idempotent request that is not a server-side copy
+must see the answer's head within the node's `first_byte_timeout_seconds`
+(counted while the node owes us an answer, never while the client's body is
+still on its way), or the node is taken out and the request retried elsewhere
+(503 when there is nowhere else to go); any other request gets at most
+`SLOW_ANSWER_SECONDS`, then 503, and its node is left to the health check.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -66,6 +77,9 @@ _RETRY_STATUS = {500, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110 §9.2.2
 UNSIGNED = "UNSIGNED-PAYLOAD"
 SMALL_ANSWER = 64 * 1024  # answers up to this size are read whole, larger ones streamed
+# The wait for a request that is not retried (POST, copies, a streamed body already
+# sent): an SDK gives up after 60 s (botocore's read timeout), waiting longer helps nobody.
+SLOW_ANSWER_SECONDS = 60.0
 # The node's answer head: aiohttp's defaults (8190 bytes a field, 128 fields) refuse
 # answers that nodes legitimately send, e.g. an object's user metadata stored by
 # another client, or an Origin echoed in Access-Control-Allow-Origin. These bounds
@@ -91,23 +105,45 @@ def upstream_query(params: list[tuple[str, str]]) -> str:
 
 
 class _Body:
-    """Wraps the request body: a retry must know whether any of it was sent, and a
-    failure of the client's side (it went away) must not be blamed on the node."""
+    """Wraps the request body: a retry must know whether any of it was sent, a failure
+    of the client's side (it went away) must not be blamed on the node, and neither
+    must the time spent waiting for the client's next chunk."""
 
     def __init__(self, source: AsyncIterator[bytes]) -> None:
         self.source = source
         self.started = False
         self.failed: BaseException | None = None
+        self.reading = False  # waiting for the client's next chunk
+        self.handed = 0.0  # monotonic time the node last took a chunk (or the end)
+
+    def node_owes_since(self, sent: float) -> float | None:
+        """Since when the node has had all it needs to make progress: None while the
+        client's body is awaited (its pace, not the node's)."""
+        if not self.started:
+            return sent
+        return None if self.reading else self.handed
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self.started = True
         try:
-            async for chunk in self.source:
+            source = self.source.__aiter__()
+            while True:
+                self.reading = True
+                try:
+                    chunk = await anext(source)
+                except StopAsyncIteration:
+                    break
+                finally:
+                    self.reading, self.handed = False, time.monotonic()
                 if chunk:
                     yield chunk
         except Exception as exc:
             self.failed = exc
             raise
+
+
+class _Stalled(Exception):  # noqa: N818 - what the node did, not an error of ours
+    """The node owed an answer for longer than its limit."""
 
 
 class Proxy:
@@ -166,6 +202,9 @@ class Proxy:
         def can_resend() -> bool:
             return stream is None or not stream.started or replay is not None
 
+        # Idempotent and quick at the node: a copy makes the node read a whole object
+        # before it answers, which can take long on a node that is perfectly well.
+        quick = method in _IDEMPOTENT and "x-amz-copy-source" not in forwarded
         tried: set[int] = set()
         last_error = "no storage node is up"
         while True:
@@ -176,10 +215,10 @@ class Proxy:
             if stream is not None and stream.started and replay is not None:
                 stream = _Body(replay())
             content = stream if stream is not None else body
+            limit = node.first_byte_timeout if quick else SLOW_ANSWER_SECONDS
+            sending = self._send(node, method, path, query, forwarded, content, payload_hash)
             try:
-                response = await self._send(
-                    node, method, path, query, forwarded, content, payload_hash
-                )
+                response = await _within(sending, limit, stream)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 if stream is not None and stream.failed is not None:
                     raise stream.failed from None  # the client's body failed, not the node
@@ -188,6 +227,9 @@ class Proxy:
                 if not can_resend():
                     raise ServiceUnavailable(f"Service unavailable: {last_error}.") from None
                 continue
+            except _Stalled:
+                last_error = self._stalled(node, limit, quick, can_resend())
+                continue
             retry = method in _IDEMPOTENT and can_resend() and self._others(tried)
             if response.status in _RETRY_STATUS and retry:
                 response.release()
@@ -195,7 +237,23 @@ class Proxy:
                     "%s answered %d: retrying on another node", node.endpoint, response.status
                 )
                 continue
-            return await _answer(response)
+            try:
+                return await _answer(response, limit)
+            except _Stalled:  # the head came, then nothing: the same as no head at all
+                last_error = self._stalled(node, limit, quick, can_resend())
+
+    def _stalled(self, node: Upstream, limit: float, quick: bool, can_resend: bool) -> str:
+        """After `node` owed an answer for `limit` seconds: the reason, to retry elsewhere
+        with; raises 503 when the request is not to be retried."""
+        reason = f"{node.endpoint} did not answer within {limit:g} s"
+        log.warning("%s", reason)
+        if not quick:
+            # Not retried, and maybe legitimate slow work: the health check judges the node.
+            raise ServiceUnavailable(f"Service unavailable: {reason}.")
+        self.pool.mark_down(node)
+        if not can_resend:
+            raise ServiceUnavailable(f"Service unavailable: {reason}.")
+        return reason
 
     def _others(self, tried: set[int]) -> bool:
         return any(id(n) not in tried for n in self.pool.healthy())
@@ -247,12 +305,45 @@ async def _release(upstream: aiohttp.ClientResponse) -> None:
     upstream.release()
 
 
-async def _answer(upstream: aiohttp.ClientResponse) -> Response:
+async def _within(
+    work: Awaitable[aiohttp.ClientResponse], limit: float, body: _Body | None
+) -> aiohttp.ClientResponse:
+    """`work` (a request until its answer's head), cancelled with `_Stalled` once the
+    node has owed progress for `limit` seconds: the time the client's body takes to
+    arrive does not count."""
+    task = asyncio.ensure_future(work)
+    sent = time.monotonic()
+    try:
+        while True:
+            since = sent if body is None else body.node_owes_since(sent)
+            wait = limit if since is None else since + limit - time.monotonic()
+            if wait <= 0:
+                raise _Stalled()
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()  # closes the connection: nothing more goes to that node
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _read_whole(upstream: aiohttp.ClientResponse, limit: float) -> bytes:
+    try:
+        async with asyncio.timeout(limit):
+            return await upstream.read()
+    except TimeoutError:
+        upstream.close()
+        raise _Stalled() from None
+
+
+async def _answer(upstream: aiohttp.ClientResponse, limit: float) -> Response:
     """A small answer whole (one write, no streaming machinery); any other streamed."""
     length = upstream.content_length
     if length is not None and length <= SMALL_ANSWER:
         try:
-            body = await upstream.read()
+            body = await _read_whole(upstream, limit)
         except aiohttp.ClientPayloadError as exc:  # e.g. shorter than its Content-Length
             upstream.release()
             raise _unreadable(upstream.url.origin(), exc) from None

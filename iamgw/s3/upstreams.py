@@ -1,8 +1,9 @@
 """The storage nodes behind the gateway: which are up, and which to use next.
 
 A node is up when it answers HTTP at all (an unsigned `GET /` gets 403 from a
-node that verifies SigV4); connection errors and 5xx take it out until a later
-check succeeds.
+node that verifies SigV4); connection errors, 5xx and a request left unanswered
+(see `proxy`) take it out until a later check succeeds. The checks run in the
+background every `check_interval` seconds; `/readyz` reads their outcome.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Upstream:
     up: bool = True
     last_checked: float = 0.0
     requests: int = 0  # requests sent to this node (shown by /readyz)
+    first_byte_timeout: float = 10.0  # seconds to the answer's head (idempotent requests)
 
     @property
     def credentials(self) -> Credentials:
@@ -38,7 +40,13 @@ class Upstream:
 
     @classmethod
     def from_settings(cls, s: UpstreamSettings) -> Upstream:
-        return cls(s.endpoint.rstrip("/"), s.access_key, s.secret_key, s.region)
+        return cls(
+            s.endpoint.rstrip("/"),
+            s.access_key,
+            s.secret_key,
+            s.region,
+            first_byte_timeout=float(s.first_byte_timeout_seconds),
+        )
 
 
 class UpstreamPool:

@@ -96,8 +96,11 @@ def test_a_node_that_comes_back_is_used_again(seaweedfs, tmp_path_factory):
         node = start_s3_frontend(seaweedfs, tmp_path_factory.mktemp("back"))
         try:
             nodes_of(gateway)[1].endpoint = node.endpoint  # the node is back, at its address
-            httpx.get(gateway.url + "/readyz")  # a health check round
+            deadline = time.monotonic() + 20  # the background health check runs every 5 s
+            while not nodes_of(gateway)[1].up and time.monotonic() < deadline:
+                time.sleep(0.2)
             assert [n.up for n in nodes_of(gateway)] == [True, True]
+            assert httpx.get(gateway.url + "/readyz").json()["upstreams"][1]["up"] is True
         finally:
             node.stop()
     finally:
