@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from iamgw.config import Settings
-from iamgw.store import MasterKey
+from iamgw.store import MasterKey, create_file_once
 
 ROOT_FILE = "root-credentials"
 MASTER_KEY_FILE = "master.key"
@@ -51,10 +50,7 @@ def root_credentials(settings: Settings) -> RootCredentials:
     alphabet = string.ascii_uppercase + string.digits
     access = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
     secret = secrets.token_urlsafe(30)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its credentials
+    text = f"access_key = {access}\nsecret_key = {secret}\n"
+    if not create_file_once(path, text.encode()):  # another process won: use its credentials
         return root_credentials(settings)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f"access_key = {access}\nsecret_key = {secret}\n")
     return RootCredentials(access, secret, created=True)

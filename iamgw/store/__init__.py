@@ -17,7 +17,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .repository import MAX_ACCESS_KEYS, MAX_POLICY_VERSIONS, Repository, new_id, new_secret_key
-from .secrets import MasterKey, SecretError
+from .secrets import MasterKey, SecretError, create_file_once
 
 __all__ = [
     "MAX_ACCESS_KEYS",
@@ -32,6 +32,7 @@ __all__ = [
     "SecretError",
     "StoreError",
     "StoreUnavailable",
+    "create_file_once",
     "new_id",
     "new_secret_key",
 ]

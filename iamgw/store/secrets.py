@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -52,19 +53,34 @@ class MasterKey:
     @classmethod
     def load_or_create(cls, path: Path) -> MasterKey:
         """Read the key file, or create it (mode 0600) with a fresh random key."""
-        try:
-            key = path.read_bytes()
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_bytes(KEY_BYTES)
-            # O_EXCL: two processes starting at once must not write two keys.
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                key = path.read_bytes()
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        create_file_once(path, secrets.token_bytes(KEY_BYTES))
+        key = path.read_bytes()
         if len(key) != KEY_BYTES:
             raise SecretError(f"{path} does not hold a 32-byte key")
         return cls(key)
+
+
+def create_file_once(path: Path, data: bytes) -> bool:
+    """Create `path` (mode 0600) holding `data`, unless it exists; True if this call made it.
+
+    The file appears whole or not at all: written and synced under a temporary name,
+    then hard-linked into place, which fails if another process got there first. (With
+    O_EXCL on the file itself, a process starting at the same moment could read it
+    empty, between its creation and its write: replicas sharing a data volume did.)
+    """
+    if path.exists():
+        return False
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:  # mkstemp: mode 0600
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(temporary)
