@@ -5,6 +5,7 @@ finding: with O_EXCL then write, a second process could read the files empty).""
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 
 from iamgw import datadir
@@ -23,6 +24,9 @@ def _start(data_dir: str, barrier, results) -> None:  # type: ignore[no-untyped-
         results.put((key, root.access_key, root.secret_key, root.created))
     except Exception as exc:  # noqa: BLE001 - reported to the test as the failure
         results.put(("error", repr(exc), "", False))
+    results.close()
+    results.join_thread()
+    os._exit(0)  # a forked child of pytest: none of the parent's exit handlers
 
 
 def test_replicas_sharing_a_data_directory_start_together(tmp_path: Path) -> None:
