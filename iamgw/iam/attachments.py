@@ -11,6 +11,8 @@ administrator can be held to "only users under this boundary".
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from iamgw.policy import PolicyKind
@@ -43,93 +45,85 @@ def _target(call: Call, kind: str) -> tuple[str, str, dict[str, Any]]:
     return name, arn, ctx
 
 
-def _register(kind: str) -> None:
-    noun, param, _, _, inline_limit = KINDS[kind]
+def attach(call: Call, kind: str) -> None:
+    policy_arn = call.params.arn("PolicyArn", "policyArn")
+    name, arn, ctx = _target(call, kind)
+    call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
+    call.repo.attach_policy(kind, name, policy_arn)
 
-    @action(f"Attach{noun}Policy")
-    def attach(call: Call) -> None:
-        policy_arn = call.params.arn("PolicyArn", "policyArn")
-        name, arn, ctx = _target(call, kind)
-        call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
-        call.repo.attach_policy(kind, name, policy_arn)
 
-    @action(f"Detach{noun}Policy")
-    def detach(call: Call) -> None:
-        policy_arn = call.params.arn("PolicyArn", "policyArn")
-        name, arn, ctx = _target(call, kind)
-        call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
-        call.repo.detach_policy(kind, name, policy_arn)
+def detach(call: Call, kind: str) -> None:
+    policy_arn = call.params.arn("PolicyArn", "policyArn")
+    name, arn, ctx = _target(call, kind)
+    call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
+    call.repo.detach_policy(kind, name, policy_arn)
 
-    @action(f"ListAttached{noun}Policies")
-    def list_attached(call: Call) -> dict[str, Any]:
-        prefix = call.params.path_prefix()
-        name, arn, _ = _target(call, kind)
-        call.authorize(arn)
-        prefix_arn = f"arn:aws:iam::{call.account}:policy{prefix}"
-        arns = [
-            a
-            for a in call.repo.attached_policies(kind, name)
-            if a.startswith(prefix_arn) or not a.startswith(f"arn:aws:iam::{call.account}:")
-        ]
-        return paginate(
-            arns,
-            call.params,
-            lambda a: a,
-            "AttachedPolicies",
-            lambda a: {"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a},
-        )
 
-    @action(f"Put{noun}Policy")
-    def put_inline(call: Call) -> None:
-        policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
-        document = call.params.document("PolicyDocument", "policyDocument")
-        name, arn, ctx = _target(call, kind)
-        call.authorize(arn, ctx)
-        check_document(document, PolicyKind.IDENTITY, max_size=inline_limit)
-        call.repo.put_inline_policy(kind, name, policy_name, document)
+def list_attached(call: Call, kind: str) -> dict[str, Any]:
+    prefix = call.params.path_prefix()
+    name, arn, _ = _target(call, kind)
+    call.authorize(arn)
+    prefix_arn = f"arn:aws:iam::{call.account}:policy{prefix}"
+    arns = [
+        a
+        for a in call.repo.attached_policies(kind, name)
+        if a.startswith(prefix_arn) or not a.startswith(f"arn:aws:iam::{call.account}:")
+    ]
+    return paginate(
+        arns,
+        call.params,
+        lambda a: a,
+        "AttachedPolicies",
+        lambda a: {"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a},
+    )
 
-    @action(f"Get{noun}Policy")
-    def get_inline(call: Call) -> dict[str, Any]:
-        policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
-        name, arn, _ = _target(call, kind)
-        call.authorize(arn)
-        document = call.repo.get_inline_policy(kind, name, policy_name)
-        row_name = _canonical_name(call, kind, name)
-        return {
-            param: row_name,
-            "PolicyName": policy_name,
-            "PolicyDocument": shapes.encode_document(document),
-        }
 
-    @action(f"Delete{noun}Policy")
-    def delete_inline(call: Call) -> None:
-        policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
-        name, arn, ctx = _target(call, kind)
-        call.authorize(arn, ctx)
-        call.repo.delete_inline_policy(kind, name, policy_name)
+def put_inline(call: Call, kind: str) -> None:
+    policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
+    document = call.params.document("PolicyDocument", "policyDocument")
+    name, arn, ctx = _target(call, kind)
+    call.authorize(arn, ctx)
+    check_document(document, PolicyKind.IDENTITY, max_size=KINDS[kind][4])
+    call.repo.put_inline_policy(kind, name, policy_name, document)
 
-    @action(f"List{noun}Policies")
-    def list_inline(call: Call) -> dict[str, Any]:
-        name, arn, _ = _target(call, kind)
-        call.authorize(arn)
-        names = sorted(call.repo.inline_policies(kind, name))
-        return paginate(names, call.params, lambda n: n, "PolicyNames", lambda n: n)
 
-    if kind == "group":
-        return
+def get_inline(call: Call, kind: str) -> dict[str, Any]:
+    policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
+    name, arn, _ = _target(call, kind)
+    call.authorize(arn)
+    document = call.repo.get_inline_policy(kind, name, policy_name)
+    return {
+        KINDS[kind][1]: _canonical_name(call, kind, name),
+        "PolicyName": policy_name,
+        "PolicyDocument": shapes.encode_document(document),
+    }
 
-    @action(f"Put{noun}PermissionsBoundary")
-    def put_boundary(call: Call) -> None:
-        boundary = call.params.arn("PermissionsBoundary", "permissionsBoundary")
-        name, arn, _ = _target(call, kind)
-        call.authorize(arn, {"iam:PermissionsBoundary": boundary})
-        call.repo.set_permissions_boundary(kind, name, boundary)
 
-    @action(f"Delete{noun}PermissionsBoundary")
-    def delete_boundary(call: Call) -> None:
-        name, arn, ctx = _target(call, kind)
-        call.authorize(arn, ctx)
-        call.repo.set_permissions_boundary(kind, name, None)
+def delete_inline(call: Call, kind: str) -> None:
+    policy_name = call.params.name("PolicyName", "policyName", POLICY_NAME)
+    name, arn, ctx = _target(call, kind)
+    call.authorize(arn, ctx)
+    call.repo.delete_inline_policy(kind, name, policy_name)
+
+
+def list_inline(call: Call, kind: str) -> dict[str, Any]:
+    name, arn, _ = _target(call, kind)
+    call.authorize(arn)
+    names = sorted(call.repo.inline_policies(kind, name))
+    return paginate(names, call.params, lambda n: n, "PolicyNames", lambda n: n)
+
+
+def put_boundary(call: Call, kind: str) -> None:
+    boundary = call.params.arn("PermissionsBoundary", "permissionsBoundary")
+    name, arn, _ = _target(call, kind)
+    call.authorize(arn, {"iam:PermissionsBoundary": boundary})
+    call.repo.set_permissions_boundary(kind, name, boundary)
+
+
+def delete_boundary(call: Call, kind: str) -> None:
+    name, arn, ctx = _target(call, kind)
+    call.authorize(arn, ctx)
+    call.repo.set_permissions_boundary(kind, name, None)
 
 
 def _canonical_name(call: Call, kind: str, name: str) -> str:
@@ -140,5 +134,33 @@ def _canonical_name(call: Call, kind: str, name: str) -> str:
     return str(call.repo.get_role(name).name)
 
 
-for _kind in KINDS:
-    _register(_kind)
+# Every action of this module by its name, and the kind of entity it acts on.
+_ACTIONS: dict[str, tuple[Callable[[Call, str], Any], str]] = {
+    "AttachUserPolicy": (attach, "user"),
+    "AttachGroupPolicy": (attach, "group"),
+    "AttachRolePolicy": (attach, "role"),
+    "DetachUserPolicy": (detach, "user"),
+    "DetachGroupPolicy": (detach, "group"),
+    "DetachRolePolicy": (detach, "role"),
+    "ListAttachedUserPolicies": (list_attached, "user"),
+    "ListAttachedGroupPolicies": (list_attached, "group"),
+    "ListAttachedRolePolicies": (list_attached, "role"),
+    "PutUserPolicy": (put_inline, "user"),
+    "PutGroupPolicy": (put_inline, "group"),
+    "PutRolePolicy": (put_inline, "role"),
+    "GetUserPolicy": (get_inline, "user"),
+    "GetGroupPolicy": (get_inline, "group"),
+    "GetRolePolicy": (get_inline, "role"),
+    "DeleteUserPolicy": (delete_inline, "user"),
+    "DeleteGroupPolicy": (delete_inline, "group"),
+    "DeleteRolePolicy": (delete_inline, "role"),
+    "ListUserPolicies": (list_inline, "user"),
+    "ListGroupPolicies": (list_inline, "group"),
+    "ListRolePolicies": (list_inline, "role"),
+    "PutUserPermissionsBoundary": (put_boundary, "user"),
+    "PutRolePermissionsBoundary": (put_boundary, "role"),
+    "DeleteUserPermissionsBoundary": (delete_boundary, "user"),
+    "DeleteRolePermissionsBoundary": (delete_boundary, "role"),
+}
+for _name, (_handler, _kind) in _ACTIONS.items():
+    action(_name)(functools.partial(_handler, kind=_kind))
