@@ -7,8 +7,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
 
 Parsing is strict and raises `MalformedPolicyDocument`; evaluation never raises and
-returns a `Decision`. Enforcement runs through Casbin (`Engine`); this package
-imports nothing else of iamgw and does no I/O. Guide: docs/policy.md.
+returns a `Decision`. `Engine` holds named policies and decides; a Casbin enforcer
+of the same policies is kept in step with it (`Engine.casbin`). This package imports
+nothing else of iamgw and does no I/O. Guide: docs/policy.md.
 """
 
 from .decision import Decision, Outcome, PolicyType

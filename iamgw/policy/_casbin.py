@@ -3,10 +3,10 @@
 The enforcer holds the model (`model.conf`) and one policy line per statement; the
 function registered as ``iamStatement`` matches a line's statement against a request
 with IAM's semantics. Casbin's generic enforcement evaluates its matcher expression
-for every line, which costs tens of microseconds a line in Python, so the engine's
-hot path asks the statement index (`index.py`) for the few lines a request can touch
-and applies the same matcher and the model's effect to those only; `enforce` runs
-Casbin's generic path, and the tests hold the two to the same answers.
+for every line, which costs tens of microseconds a line in Python, so the engine does
+not decide through it: `evaluate` asks the statement index (`index.py`) for the few
+statements a request can touch and combines them as IAM does. `enforce` runs Casbin's
+generic path, and the tests hold the two to the same answers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The engine the gateway holds: named policies in a Casbin enforcer, decisions cached.
+"""The engine the gateway holds: named policies, decisions cached, and a Casbin
+enforcer of the same policies kept in step (`casbin`; decisions do not consult it).
 
 A decision depends on the request (action, resource, principal, resource account,
 context) and on the policies that apply; the cache key holds all of them (policies
