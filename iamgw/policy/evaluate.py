@@ -152,6 +152,19 @@ def evaluate(
         return Decision(Outcome.IMPLICITLY_DENIED, reason=f"evaluation failed: {exc!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Applicable:
+    """The policies that apply to one request, by type (SCPs and RCPs by level)."""
+
+    identity: list[Policy]
+    resources: list[Policy]
+    boundaries: list[Policy]
+    sessions: list[Policy]
+    scp_levels: list[list[Policy]]
+    rcp_levels: list[list[Policy]]
+    endpoints: list[Policy]
+
+
 def _evaluate(
     request: Request,
     identity: list[Policy],
@@ -164,74 +177,77 @@ def _evaluate(
     require_resource_policy: bool | None,
 ) -> Decision:
     principal = request.principal_info
-    anonymous = principal.anonymous
-    service = principal.kind is PrincipalKind.SERVICE
-    if request.action_lower in ALWAYS_ALLOWED and not anonymous:
+    if request.action_lower in ALWAYS_ALLOWED and not principal.anonymous:
         return Decision(Outcome.ALLOWED, reason="no permission is required for this action")
-
     # SCPs and boundaries govern the account's own principals, not anonymous callers
     # or AWS services; identity and session policies only exist for those principals.
-    principal_side = not anonymous and not service
-    scp_levels = scps if principal_side else []
+    principal_side = not principal.anonymous and principal.kind is not PrincipalKind.SERVICE
     if not principal_side:
-        identity, boundaries, sessions = [], [], []
+        identity, boundaries, sessions, scps = [], [], [], []
+    applicable = _Applicable(identity, resources, boundaries, sessions, scps, rcps, endpoints)
+    denied = _explicit_deny(request, applicable)
+    if denied is not None:
+        return denied
+    if require_resource_policy is None:
+        require_resource_policy = resource_policy_required(request)
+    return _allow(request, applicable, principal_side, require_resource_policy)
 
-    # 1. Explicit deny, anywhere. The decision names the first one found, the
-    # principal's and the resource's own policies first; blocked_by lists them all.
+
+def _explicit_deny(request: Request, p: _Applicable) -> Decision | None:
+    """1. Explicit deny, anywhere. The decision names the first one found, the
+    principal's and the resource's own policies first; blocked_by lists them all."""
     denied: list[tuple[PolicyType, Match]] = []
     for ptype, policies in (
-        (PolicyType.IDENTITY, identity),
-        (PolicyType.RESOURCE, resources),
-        (PolicyType.BOUNDARY, boundaries),
-        (PolicyType.SESSION, sessions),
-        (PolicyType.SCP, [p for level in scp_levels for p in level]),
-        (PolicyType.RCP, [p for level in rcps for p in level]),
-        (PolicyType.ENDPOINT, endpoints),
+        (PolicyType.IDENTITY, p.identity),
+        (PolicyType.RESOURCE, p.resources),
+        (PolicyType.BOUNDARY, p.boundaries),
+        (PolicyType.SESSION, p.sessions),
+        (PolicyType.SCP, [policy for level in p.scp_levels for policy in level]),
+        (PolicyType.RCP, [policy for level in p.rcp_levels for policy in level]),
+        (PolicyType.ENDPOINT, p.endpoints),
     ):
         if policies:
-            m = _any(policies, request, deny=True, bounded=bool(boundaries))
+            m = _any(policies, request, deny=True, bounded=bool(p.boundaries))
             if m is not None:
                 denied.append((ptype, m))
-    if denied:
-        ptype, m = denied[0]
-        blocked_by = [t for t, _ in denied]
-        # Also the guardrails that did not allow (for the explanation only).
-        for gtype, levels in (
-            (PolicyType.BOUNDARY, [[p] for p in boundaries]),
-            (PolicyType.SESSION, [[p] for p in sessions]),
-            (PolicyType.SCP, scp_levels),
-            (PolicyType.ENDPOINT, [[p] for p in endpoints]),
+    if not denied:
+        return None
+    ptype, m = denied[0]
+    blocked_by = [t for t, _ in denied]
+    # Also the guardrails that did not allow (for the explanation only).
+    for gtype, levels in (
+        (PolicyType.BOUNDARY, [[b] for b in p.boundaries]),
+        (PolicyType.SESSION, [[s] for s in p.sessions]),
+        (PolicyType.SCP, p.scp_levels),
+        (PolicyType.ENDPOINT, [[e] for e in p.endpoints]),
+    ):
+        if gtype not in blocked_by and not all(
+            _any(level, request, deny=False) for level in levels
         ):
-            if gtype not in blocked_by and not all(
-                _any(level, request, deny=False) for level in levels
-            ):
-                blocked_by.append(gtype)
-        return Decision(
-            Outcome.EXPLICITLY_DENIED,
-            ptype,
-            m.policy.name,
-            m.statement.label,
-            blocked_by=tuple(blocked_by),
-        )
-
-    # 2. Allows, and the limits that must also allow.
-    identity_allow = _any(identity, request, deny=False) if identity else None
-    resource_allow = _any(resources, request, deny=False) if resources else None
-    blocked: list[PolicyType] = []
-    if scp_levels and not all(_any(level, request, deny=False) for level in scp_levels):
-        blocked.append(PolicyType.SCP)
-    if endpoints and not all(first_match(p, request, deny=False) for p in endpoints):
-        blocked.append(PolicyType.ENDPOINT)
-    boundary_ok = all(first_match(p, request, deny=False) for p in boundaries)
-    session_ok = all(first_match(p, request, deny=False) for p in sessions)
-
-    strength = resource_allow.strength if resource_allow else Strength.NONE
-    same_account = principal.account is not None and principal.account == request.resource_account
-    required = (
-        resource_policy_required(request)
-        if require_resource_policy is None
-        else require_resource_policy
+            blocked_by.append(gtype)
+    return Decision(
+        Outcome.EXPLICITLY_DENIED,
+        ptype,
+        m.policy.name,
+        m.statement.label,
+        blocked_by=tuple(blocked_by),
     )
+
+
+def _allow(request: Request, p: _Applicable, principal_side: bool, required: bool) -> Decision:
+    """2. Allows, and the limits that must also allow."""
+    identity_allow = _any(p.identity, request, deny=False) if p.identity else None
+    resource_allow = _any(p.resources, request, deny=False) if p.resources else None
+    blocked: list[PolicyType] = []
+    if p.scp_levels and not all(_any(level, request, deny=False) for level in p.scp_levels):
+        blocked.append(PolicyType.SCP)
+    if p.endpoints and not all(first_match(e, request, deny=False) for e in p.endpoints):
+        blocked.append(PolicyType.ENDPOINT)
+    boundary_ok = all(first_match(b, request, deny=False) for b in p.boundaries)
+    session_ok = all(first_match(s, request, deny=False) for s in p.sessions)
+    strength = resource_allow.strength if resource_allow else Strength.NONE
+    principal = request.principal_info
+    same_account = principal.account is not None and principal.account == request.resource_account
     # A same-account grant to the principal itself (user, session ARN, "*") is not
     # limited by an implicit deny of a boundary or a session policy; a grant to the
     # role ARN is (IAM User Guide: "Policy evaluation logic", "Session policies";
@@ -244,13 +260,10 @@ def _evaluate(
         if direct and resource_allow is not None:
             decision = _allowed(resource_allow, PolicyType.RESOURCE)
     else:
-        limits_ok = boundary_ok and session_ok
-        identity_ok = identity_allow is not None and limits_ok
-        if same_account and not required:
-            if identity_ok and identity_allow is not None:
-                decision = _allowed(identity_allow, PolicyType.IDENTITY)
-        elif identity_ok and identity_allow is not None and strength >= Strength.ACCOUNT:
-            # Across accounts (or where the resource policy is required) both sides.
+        # Within the account the identity side suffices, unless the resource policy is
+        # required; across accounts (or where required) both sides must allow.
+        enough = (same_account and not required) or strength >= Strength.ACCOUNT
+        if identity_allow is not None and boundary_ok and session_ok and enough:
             decision = _allowed(identity_allow, PolicyType.IDENTITY)
         if (
             decision is None
@@ -262,13 +275,12 @@ def _evaluate(
         ):
             decision = _allowed(resource_allow, PolicyType.RESOURCE)
         if decision is None and (identity_allow is not None or direct):
-            if not boundary_ok and boundaries:
+            if not boundary_ok and p.boundaries:
                 blocked.append(PolicyType.BOUNDARY)
-            if not session_ok and sessions:
+            if not session_ok and p.sessions:
                 blocked.append(PolicyType.SESSION)
             if identity_allow is not None and (required or not same_account) and not strength:
                 blocked.append(PolicyType.RESOURCE)
-
     if decision is not None and not blocked:
         return decision
     if decision is None and not (identity_allow or resource_allow):
