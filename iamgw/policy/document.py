@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from .condition import Clause, find_operator
 from .effect import Effect
 from .errors import MalformedPolicyDocument
 from .index import StatementIndex
+from .json_text import load
 from .principal import PRINCIPAL_TYPES, PrincipalSpec
 from .resource import ResourcePattern
 from .statement import Statement
@@ -73,7 +73,6 @@ _CHARSET_KINDS = frozenset(
     {PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.TRUST}
 )
 _WHITESPACE = re.compile(r"\s+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOP = ("Version", "Id", "Statement")
 _STATEMENT = (
     "Sid",
@@ -116,95 +115,6 @@ class Policy:
 
 def _fail(message: str, path: str = "") -> MalformedPolicyDocument:
     return MalformedPolicyDocument(message, path)
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _fail(f"Duplicate field {key}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    # Python's json reads NaN, Infinity and -Infinity; JSON (RFC 8259 §6) and IAM do not.
-    raise _fail(f"Syntax errors in policy: {name} is not a JSON number.")
-
-
-def _finite(text: str) -> float:
-    # 1e999 is JSON, but as a float it is Infinity: written out again it would not be JSON.
-    value = float(text)
-    if math.isinf(value):
-        raise _fail(f"Syntax errors in policy: the number {text[:32]} is out of range.")
-    return value
-
-
-def _surrogate_at(value: Any, path: str) -> str | None:
-    """The JSON path of the first string (key or value) holding a lone UTF-16 surrogate:
-    JSON's `\\ud800` escape decodes to one, which is no character and cannot be
-    encoded again (to store, compare or answer the document)."""
-    if isinstance(value, str):
-        return path if _SURROGATE.search(value) else None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _SURROGATE.search(key):
-                return path
-            found = _surrogate_at(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found = _surrogate_at(item, f"{path}[{i}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _load(document: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
-    parsed, text = _decode(document)
-    try:
-        where = _surrogate_at(parsed, "")
-    except RecursionError as exc:  # nested deeper than the checks can follow
-        raise _fail("Syntax errors in policy.") from exc
-    if where is not None:
-        raise _fail(
-            "Syntax errors in policy: a string holds a lone UTF-16 surrogate "
-            "(\\ud800-\\udfff), which is not a character.",
-            where,
-        )
-    return parsed, text
-
-
-def _decode(document: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
-    if isinstance(document, Mapping):
-        try:
-            text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise _fail("Syntax errors in policy.") from exc
-        return document, text
-    if isinstance(document, bytes | bytearray):
-        try:
-            document = bytes(document).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _fail("Syntax errors in policy.") from exc
-    if not isinstance(document, str):
-        raise _fail("Syntax errors in policy.")
-    try:
-        parsed = json.loads(
-            document,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-        )
-    except MalformedPolicyDocument:
-        raise
-    except (ValueError, RecursionError) as exc:
-        raise _fail("Syntax errors in policy.") from exc
-    if not isinstance(parsed, dict):
-        raise _fail("Syntax errors in policy.")
-    return parsed, document
 
 
 def _strings(value: Any, path: str, allow_empty: bool = True) -> tuple[str, ...]:
@@ -288,6 +198,26 @@ def _conditions(value: Any, path: str, variables: bool) -> tuple[Clause, ...]:
     return tuple(clauses)
 
 
+def _principal_element(
+    raw: dict[str, Any], path: str, kind: PolicyKind, strict: bool
+) -> tuple[PrincipalSpec | None, bool]:
+    """A statement's Principal or NotPrincipal, where its kind has one."""
+    if "Principal" in raw and "NotPrincipal" in raw:
+        raise _fail("Statement cannot contain both Principal and NotPrincipal", path)
+    not_principal = "NotPrincipal" in raw
+    if "Principal" in raw or not_principal:
+        key = "NotPrincipal" if not_principal else "Principal"
+        if kind in _PRINCIPAL_KINDS:
+            return _principal(raw[key], f"{path}.{key}", strict), not_principal
+        if strict:
+            raise _fail("Policy document should not specify a principal.", f"{path}.{key}")
+        return None, False  # lenient: ignored, as simulators do
+    if kind in (PolicyKind.TRUST, PolicyKind.RESOURCE) and strict:
+        # A resource-based policy says whom it grants: S3 and IAM refuse one without.
+        raise _fail("Missing required field Principal", path)
+    return None, False
+
+
 def _statement(
     raw: Any, index: int, path: str, kind: PolicyKind, strict: bool, variables: bool
 ) -> Statement:
@@ -326,22 +256,7 @@ def _statement(
     elif kind in _RESOURCE_REQUIRED:
         raise _fail("Missing required field Resource", path)
 
-    if "Principal" in raw and "NotPrincipal" in raw:
-        raise _fail("Statement cannot contain both Principal and NotPrincipal", path)
-    principal = None
-    not_principal = "NotPrincipal" in raw
-    if "Principal" in raw or not_principal:
-        p_key = "NotPrincipal" if not_principal else "Principal"
-        if kind in _PRINCIPAL_KINDS:
-            principal = _principal(raw[p_key], f"{path}.{p_key}", strict)
-        elif strict:
-            raise _fail("Policy document should not specify a principal.", f"{path}.{p_key}")
-        else:
-            not_principal = False  # lenient: ignored, as simulators do
-    elif kind in (PolicyKind.TRUST, PolicyKind.RESOURCE) and strict:
-        # A resource-based policy says whom it grants: S3 and IAM refuse one without.
-        raise _fail("Missing required field Principal", path)
-
+    principal, not_principal = _principal_element(raw, path, kind, strict)
     conditions: tuple[Clause, ...] = ()
     if "Condition" in raw:
         conditions = _conditions(raw["Condition"], f"{path}.Condition", variables)
@@ -361,6 +276,40 @@ def _statement(
     )
 
 
+def _check_text(text: str, kind: PolicyKind, limit: int) -> None:
+    """IAM's character set (for the kinds IAM stores) and size quota (white space not
+    counted) of a document's text."""
+    if kind in _CHARSET_KINDS and _IAM_CHARSET.search(text):
+        raise _fail(
+            "Value at 'policyDocument' failed to satisfy constraint: Member must satisfy "
+            "regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+        )
+    if len(_WHITESPACE.sub("", text)) > limit:
+        raise _fail(f"Cannot exceed quota for PolicySize: {limit}")
+
+
+def _statements(
+    raw_statements: Any, kind: PolicyKind, strict: bool, variables: bool
+) -> list[Statement]:
+    """The `Statement` element: one statement object or a list of them, Sids unique."""
+    single = isinstance(raw_statements, dict)
+    if single:
+        raw_statements = [raw_statements]
+    if not isinstance(raw_statements, list):
+        raise _fail("Syntax errors in policy.", "Statement")
+    statements: list[Statement] = []
+    sids: set[str] = set()
+    for i, raw in enumerate(raw_statements):
+        path = "Statement" if single else f"Statement[{i}]"
+        st = _statement(raw, i, path, kind, strict, variables)
+        if st.sid:
+            if st.sid in sids:
+                raise _fail("Statement IDs (SID) in a single policy must be unique.", f"{path}.Sid")
+            sids.add(st.sid)
+        statements.append(st)
+    return statements
+
+
 def parse_policy(
     document: str | bytes | Mapping[str, Any],
     kind: PolicyKind | str = PolicyKind.IDENTITY,
@@ -377,19 +326,8 @@ def parse_policy(
     simulators do, instead of rejecting the document.
     """
     kind = PolicyKind(kind)
-    doc, text = _load(document)
-    if kind in _CHARSET_KINDS:
-        bad = _IAM_CHARSET.search(text)
-        if bad:
-            raise _fail(
-                "Value at 'policyDocument' failed to satisfy constraint: Member must satisfy "
-                "regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
-            )
-    limit = SIZE_LIMITS[kind] if max_size is None else max_size
-    size = len(_WHITESPACE.sub("", text))
-    if size > limit:
-        raise _fail(f"Cannot exceed quota for PolicySize: {limit}")
-
+    doc, text = load(document)
+    _check_text(text, kind, SIZE_LIMITS[kind] if max_size is None else max_size)
     for key in doc:
         if key not in _TOP:
             raise _fail(f"Unknown field {key}", str(key))
@@ -401,24 +339,7 @@ def parse_policy(
         raise _fail("Syntax errors in policy.", "Id")
     if "Statement" not in doc:
         raise _fail("Missing required field Statement")
-    raw_statements = doc["Statement"]
-    single = isinstance(raw_statements, dict)
-    if single:
-        raw_statements = [raw_statements]
-    if not isinstance(raw_statements, list):
-        raise _fail("Syntax errors in policy.", "Statement")
-    variables = version == VERSION_2012
-    statements: list[Statement] = []
-    sids: set[str] = set()
-    for i, raw in enumerate(raw_statements):
-        path = "Statement" if single else f"Statement[{i}]"
-        st = _statement(raw, i, path, kind, strict, variables)
-        if st.sid:
-            if st.sid in sids:
-                raise _fail("Statement IDs (SID) in a single policy must be unique.", f"{path}.Sid")
-            sids.add(st.sid)
-        statements.append(st)
-
+    statements = _statements(doc["Statement"], kind, strict, variables=version == VERSION_2012)
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return Policy(
