@@ -46,14 +46,14 @@ def _target(call: Call, kind: str) -> tuple[str, str, dict[str, Any]]:
 
 
 def attach(call: Call, kind: str) -> None:
-    policy_arn = call.params.arn("PolicyArn", "policyArn")
+    policy_arn = call.policy_arn(call.params.arn("PolicyArn", "policyArn"))
     name, arn, ctx = _target(call, kind)
     call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
     call.repo.attach_policy(kind, name, policy_arn)
 
 
 def detach(call: Call, kind: str) -> None:
-    policy_arn = call.params.arn("PolicyArn", "policyArn")
+    policy_arn = call.policy_arn(call.params.arn("PolicyArn", "policyArn"))
     name, arn, ctx = _target(call, kind)
     call.authorize(arn, {**ctx, "iam:PolicyARN": policy_arn})
     call.repo.detach_policy(kind, name, policy_arn)
@@ -114,7 +114,7 @@ def list_inline(call: Call, kind: str) -> dict[str, Any]:
 
 
 def put_boundary(call: Call, kind: str) -> None:
-    boundary = call.params.arn("PermissionsBoundary", "permissionsBoundary")
+    boundary = call.policy_arn(call.params.arn("PermissionsBoundary", "permissionsBoundary"))
     name, arn, _ = _target(call, kind)
     call.authorize(arn, {"iam:PermissionsBoundary": boundary})
     call.repo.set_permissions_boundary(kind, name, boundary)

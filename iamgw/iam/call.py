@@ -41,22 +41,35 @@ class Call:
         return f"arn:aws:iam::{self.account}:{kind}{path}{name}"
 
     def user_arn(self, name: str) -> str:
-        return self.arn("user", name, self._path(self.repo.get_user, name))
+        return self._entity_arn("user", self.repo.get_user, name)
 
     def group_arn(self, name: str) -> str:
-        return self.arn("group", name, self._path(lambda n: self.repo.get_group(n)[0], name))
+        return self._entity_arn("group", lambda n: self.repo.get_group(n)[0], name)
 
     def role_arn(self, name: str) -> str:
-        return self.arn("role", name, self._path(self.repo.get_role, name))
+        return self._entity_arn("role", self.repo.get_role, name)
 
-    @staticmethod
-    def _path(get: Any, name: str) -> str:
-        # An entity that does not exist is authorised under the root path: the
-        # caller then learns NoSuchEntity only if it may act on that name.
+    def _entity_arn(self, kind: str, get: Any, name: str) -> str:
+        """The ARN of the entity the store will act on: its own name and path. Names are
+        case-insensitive in IAM, so the ARN is never built from the name as given: a
+        Deny on `user/admin` must hold for `UserName=ADMIN`. An entity that does not
+        exist is authorised under the name given and the root path: the caller then
+        learns NoSuchEntity only if it may act on that name."""
         try:
-            return str(get(name).path)
+            row = get(name)
         except NoSuchEntity:
-            return "/"
+            return self.arn(kind, name)
+        return self.arn(kind, str(row.name), str(row.path))
+
+    def policy_arn(self, value: str) -> str:
+        """A policy ARN as the store names the policy (its name's case and path); as given
+        when it names no policy of the account (AWS managed ARNs, or one that does not
+        exist), so that decisions and conditions (`iam:PolicyARN`,
+        `iam:PermissionsBoundary`) see the policy that will be acted on."""
+        try:
+            return self.repo.policy_arn(self.repo.get_policy(value))
+        except NoSuchEntity:
+            return value
 
     def caller_user(self, name: str | None) -> str:
         """The user an action names, or the calling user when it names none (as IAM does)."""

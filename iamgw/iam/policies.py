@@ -32,7 +32,7 @@ def check_document(
 
 
 def _arn(call: Call) -> str:
-    return call.params.arn("PolicyArn", "policyArn")
+    return call.policy_arn(call.params.arn("PolicyArn", "policyArn"))
 
 
 @action("CreatePolicy")

@@ -30,6 +30,7 @@ def create_role(call: Call) -> dict[str, Any]:
     description = p.description() or ""
     duration = p.integer("MaxSessionDuration", "maxSessionDuration", MIN_SESSION, MAX_SESSION)
     boundary = p.text("PermissionsBoundary", "permissionsBoundary", min_len=20, max_len=2048)
+    boundary = call.policy_arn(boundary) if boundary else boundary
     tags = p.tags()
     call.authorize(
         call.arn("role", name, path), {"iam:PermissionsBoundary": boundary, **tag_context(tags)}

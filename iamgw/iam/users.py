@@ -17,6 +17,7 @@ def create_user(call: Call) -> dict[str, Any]:
     name = p.name("UserName", "userName", USER_NAME)
     path = p.path()
     boundary = p.text("PermissionsBoundary", "permissionsBoundary", min_len=20, max_len=2048)
+    boundary = call.policy_arn(boundary) if boundary else boundary
     tags = p.tags()
     call.authorize(
         call.arn("user", name, path), {"iam:PermissionsBoundary": boundary, **tag_context(tags)}
