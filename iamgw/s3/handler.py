@@ -31,6 +31,7 @@ from iamgw.ops.audit import audit_fields
 from iamgw.s3 import bucket_ops, keys
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.body import read_whole
+from iamgw.s3.context import header_actions, request_context
 from iamgw.s3.operations import (
     FORWARDED,
     AmbiguousOperation,
@@ -126,11 +127,11 @@ async def handle(request: Request) -> Response:
     if operation.name not in FORWARDED and operation.name not in bucket_ops.GATEWAY_OPERATIONS:
         raise NotImplementedS3(f"{operation.name} is not supported by iamgw's storage nodes.")
 
-    context = request_context(request, identity, auth, now)
+    context = request_context(request, auth, now)
     context.update(operation.context)
     await authorize(access, identity, operation, context, headers, audit_fields(request))
 
-    read_body = functools.partial(read_whole, request, headers, signing)
+    read_body = functools.partial(read_whole, request, headers, auth, signing)
     if operation.name in bucket_ops.GATEWAY_OPERATIONS:
         return await bucket_ops.handle(gateway, operation, read_body)
     if operation.name == "ListBuckets" and not identity.is_root:
@@ -160,45 +161,6 @@ async def handle(request: Request) -> Response:
         # same name must not inherit what the deleted one allowed.
         await run_in_threadpool(gateway.repo.delete_bucket_policy, bucket)
     return response
-
-
-def request_context(
-    request: Request, identity: Identity, auth: Any, now: datetime
-) -> dict[str, Any]:
-    """The global condition keys of one request (IAM "AWS global condition context keys")."""
-    ctx: dict[str, Any] = {
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
-        "aws:SecureTransport": request.url.scheme == "https",
-        "aws:SourceIp": request.client.host if request.client else None,
-        "aws:UserAgent": request.headers.get("user-agent"),
-        "aws:Referer": request.headers.get("referer"),
-    }
-    if auth is not None:
-        ctx["s3:signatureversion"] = "AWS4-HMAC-SHA256"
-        ctx["s3:authType"] = "REST-QUERY-STRING" if auth.presigned else "REST-HEADER"
-        age_ms = max(0, int((now - auth.amz_date).total_seconds() * 1000))
-        ctx["s3:signatureAge"] = str(age_ms)
-    return ctx
-
-
-_WRITES_OBJECT = {"PutObject", "CopyObject", "CreateMultipartUpload"}
-
-
-def header_actions(op: S3Operation, headers: dict[str, str]) -> list[str]:
-    """Actions a request's headers also need, as S3 asks for them: tags, object-lock
-    retention and legal hold set with the object, and bypassing governance mode."""
-    actions = []
-    if op.name in _WRITES_OBJECT:
-        if "x-amz-tagging" in headers:
-            actions.append("s3:PutObjectTagging")
-        if "x-amz-object-lock-mode" in headers or "x-amz-object-lock-retain-until-date" in headers:
-            actions.append("s3:PutObjectRetention")
-        if "x-amz-object-lock-legal-hold" in headers:
-            actions.append("s3:PutObjectLegalHold")
-    if headers.get("x-amz-bypass-governance-retention", "").lower() == "true":
-        actions.append("s3:BypassGovernanceRetention")
-    return actions
 
 
 async def authorize(
