@@ -2,9 +2,8 @@
 
 Bodies stream both ways: the request body is read from the client as the node
 reads it, and the node's answer is passed on chunk by chunk, so memory stays
-constant for any object size. The upstream client is aiohttp: under many
-concurrent requests its connection pool and C parser cost a fraction of
-httpx's (measured with bench/proxy.py: 1 KiB GETs at 16 clients).
+constant for any object size. Requests go out through the pool's transport
+(`iamgw.s3.upstreams.UpstreamTransport`).
 
 A request whose body has not been sent yet (GET, HEAD, DELETE, or a body that
 is still unread) is retried on another node when its node cannot be reached or
@@ -26,17 +25,23 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-import aiohttp
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
-from yarl import URL
 
 from iamgw.errors import ServiceUnavailable
 from iamgw.s3.limits import check_user_metadata
-from iamgw.s3.upstreams import Upstream, UpstreamPool
+from iamgw.s3.upstreams import (
+    NodeUnreachable,
+    UnreadableAnswer,
+    Upstream,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTransport,
+)
 from iamgw.sigv4 import sign_request
 
 log = logging.getLogger("iamgw.proxy")
@@ -80,13 +85,6 @@ SMALL_ANSWER = 64 * 1024  # answers up to this size are read whole, larger ones 
 # The wait for a request that is not retried (POST, copies, a streamed body already
 # sent): an SDK gives up after 60 s (botocore's read timeout), waiting longer helps nobody.
 SLOW_ANSWER_SECONDS = 60.0
-# The node's answer head: aiohttp's defaults (8190 bytes a field, 128 fields) refuse
-# answers that nodes legitimately send, e.g. an object's user metadata stored by
-# another client, or an Origin echoed in Access-Control-Allow-Origin. These bounds
-# are far above what a request through the gateway can make a node send
-# (iamgw.s3.limits) and still keep a broken node from making the parser hoard memory.
-ANSWER_FIELD_MAX = 128 * 1024
-ANSWER_HEADERS_MAX = 4096
 
 
 def upstream_path(bucket: str | None, key: str | None) -> str:
@@ -146,29 +144,58 @@ class _Stalled(Exception):  # noqa: N818 - what the node did, not an error of ou
     """The node owed an answer for longer than its limit."""
 
 
+class _Retry(Exception):  # noqa: N818 - not an error: try the next node
+    """The attempt failed in a way another node may not: `reason` (None: the one before)."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
+
+
+def _forwarded_headers(headers: dict[str, str], content_length: int | None) -> dict[str, str]:
+    forwarded = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
+    if "content-encoding" in forwarded:  # aws-chunked is the client's framing, not ours
+        codings = [c.strip() for c in forwarded.pop("content-encoding").split(",")]
+        kept = [c for c in codings if c and c.lower() != "aws-chunked"]
+        if kept:
+            forwarded["content-encoding"] = ",".join(kept)
+    if content_length is not None:
+        forwarded["content-length"] = str(content_length)
+    return forwarded
+
+
+@dataclass
+class _Outgoing:
+    """One request on its way to the nodes, over its attempts."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # as forwarded, before signing
+    payload_hash: str
+    body: bytes | None
+    stream: _Body | None
+    replay: Callable[[], AsyncIterator[bytes]] | None
+
+    @property
+    def quick(self) -> bool:
+        # Idempotent and quick at the node: a copy makes the node read a whole object
+        # before it answers, which can take long on a node that is perfectly well.
+        return self.method in _IDEMPOTENT and "x-amz-copy-source" not in self.headers
+
+    def can_resend(self) -> bool:
+        return self.stream is None or not self.stream.started or self.replay is not None
+
+    def content(self) -> _Body | bytes | None:
+        """The body for the next attempt: from its start again when it was spooled."""
+        if self.stream is not None and self.stream.started and self.replay is not None:
+            self.stream = _Body(self.replay())
+        return self.stream if self.stream is not None else self.body
+
+
 class Proxy:
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        # Created on first use: it belongs to the event loop that serves requests.
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=300),
-                auto_decompress=False,  # bodies pass through as the node sent them
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-                max_line_size=ANSWER_FIELD_MAX,
-                max_field_size=ANSWER_FIELD_MAX,
-                max_headers=ANSWER_HEADERS_MAX,
-            )
-        return self._session
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self.transport: UpstreamTransport = pool.transport  # the pool's: it closes it
 
     async def forward(
         self,
@@ -188,23 +215,17 @@ class Proxy:
         request whose body was already sent can still be retried on another node.
         """
         check_user_metadata(method, headers)  # before any byte reaches a node
-        path, query = upstream_path(bucket, key), upstream_query(params)
-        forwarded = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
-        if "content-encoding" in forwarded:  # aws-chunked is the client's framing, not ours
-            codings = [c.strip() for c in forwarded.pop("content-encoding").split(",")]
-            kept = [c for c in codings if c and c.lower() != "aws-chunked"]
-            if kept:
-                forwarded["content-encoding"] = ",".join(kept)
-        if content_length is not None:
-            forwarded["content-length"] = str(content_length)
         stream = _Body(body) if body is not None and not isinstance(body, bytes) else None
-
-        def can_resend() -> bool:
-            return stream is None or not stream.started or replay is not None
-
-        # Idempotent and quick at the node: a copy makes the node read a whole object
-        # before it answers, which can take long on a node that is perfectly well.
-        quick = method in _IDEMPOTENT and "x-amz-copy-source" not in forwarded
+        out = _Outgoing(
+            method,
+            upstream_path(bucket, key),
+            upstream_query(params),
+            _forwarded_headers(headers, content_length),
+            payload_hash,
+            body if isinstance(body, bytes) else None,
+            stream,
+            replay,
+        )
         tried: set[int] = set()
         last_error = "no storage node is up"
         while True:
@@ -212,35 +233,44 @@ class Proxy:
             if node is None or id(node) in tried:
                 raise ServiceUnavailable(f"Service unavailable: {last_error}.")
             tried.add(id(node))
-            if stream is not None and stream.started and replay is not None:
-                stream = _Body(replay())
-            content = stream if stream is not None else body
-            limit = node.first_byte_timeout if quick else SLOW_ANSWER_SECONDS
-            sending = self._send(node, method, path, query, forwarded, content, payload_hash)
             try:
-                response = await _within(sending, limit, stream)
-            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-                if stream is not None and stream.failed is not None:
-                    raise stream.failed from None  # the client's body failed, not the node
-                self.pool.mark_down(node)
-                last_error = f"{node.endpoint} failed ({type(exc).__name__})"
-                if not can_resend():
-                    raise ServiceUnavailable(f"Service unavailable: {last_error}.") from None
-                continue
-            except _Stalled:
-                last_error = self._stalled(node, limit, quick, can_resend())
-                continue
-            retry = method in _IDEMPOTENT and can_resend() and self._others(tried)
-            if response.status in _RETRY_STATUS and retry:
-                response.release()
-                log.warning(
-                    "%s answered %d: retrying on another node", node.endpoint, response.status
-                )
-                continue
-            try:
-                return await _answer(response, limit)
-            except _Stalled:  # the head came, then nothing: the same as no head at all
-                last_error = self._stalled(node, limit, quick, can_resend())
+                return await self._attempt(node, out, tried)
+            except _Retry as retry:
+                last_error = retry.reason or last_error
+
+    async def _attempt(self, node: Upstream, out: _Outgoing, tried: set[int]) -> Response:
+        """`out` sent to `node` and its answer; _Retry to try the next node."""
+        limit = node.first_byte_timeout if out.quick else SLOW_ANSWER_SECONDS
+        content = out.content()  # before `out.stream` is read: it may start again
+        try:
+            response = await _within(self._send(node, out, content), limit, out.stream)
+        except NodeUnreachable as exc:
+            if out.stream is not None and out.stream.failed is not None:
+                raise out.stream.failed from None  # the client's body failed, not the node
+            self.pool.mark_down(node)
+            reason = f"{node.endpoint} failed ({type(exc.__cause__ or exc).__name__})"
+            if not out.can_resend():
+                raise ServiceUnavailable(f"Service unavailable: {reason}.") from None
+            raise _Retry(reason) from None
+        except UnreadableAnswer as exc:
+            # The node answered, but its answer's head cannot be parsed: the node is
+            # up (it is not taken out, nor is the request retried elsewhere, where the
+            # same object gives the same answer), and the client gets a clean 503.
+            raise _unreadable(node.endpoint, exc) from None
+        except _Stalled:
+            raise _Retry(self._stalled(node, limit, out.quick, out.can_resend())) from None
+        retry = out.method in _IDEMPOTENT and out.can_resend() and self._others(tried)
+        if response.status in _RETRY_STATUS and retry:
+            response.release()
+            log.warning("%s answered %d: retrying on another node", node.endpoint, response.status)
+            raise _Retry()
+        try:
+            return await _answer(response, limit)
+        except UnreadableAnswer as exc:
+            response.release()
+            raise _unreadable(node.endpoint, exc) from None
+        except _Stalled:  # the head came, then nothing: the same as no head at all
+            raise _Retry(self._stalled(node, limit, out.quick, out.can_resend())) from None
 
     def _stalled(self, node: Upstream, limit: float, quick: bool, can_resend: bool) -> str:
         """After `node` owed an answer for `limit` seconds: the reason, to retry elsewhere
@@ -259,40 +289,21 @@ class Proxy:
         return any(id(n) not in tried for n in self.pool.healthy())
 
     async def _send(
-        self,
-        node: Upstream,
-        method: str,
-        path: str,
-        query: str,
-        headers: dict[str, str],
-        content: _Body | bytes | None,
-        payload_hash: str,
-    ) -> aiohttp.ClientResponse:
-        url = node.endpoint + path + (f"?{query}" if query else "")
+        self, node: Upstream, out: _Outgoing, content: _Body | bytes | None
+    ) -> UpstreamResponse:
+        url = node.endpoint + out.path + (f"?{out.query}" if out.query else "")
         signed = sign_request(
-            method,
+            out.method,
             url,
-            headers,
-            payload_hash,
+            out.headers,
+            out.payload_hash,
             node.credentials,
             region=node.region,
             service="s3",
             now=datetime.now(UTC),
         )
         data = content.__aiter__() if isinstance(content, _Body) else content
-        try:
-            return await self.session.request(
-                method,
-                URL(url, encoded=True),  # sent exactly as signed: never re-quoted
-                headers={**headers, **signed},
-                data=data,
-                allow_redirects=False,
-            )
-        except aiohttp.ClientResponseError as exc:
-            # The node answered, but its answer's head cannot be parsed: the node is
-            # up (it is not taken out, nor is the request retried elsewhere, where the
-            # same object gives the same answer), and the client gets a clean 503.
-            raise _unreadable(node.endpoint, exc) from None
+        return await self.transport.send(out.method, url, {**out.headers, **signed}, data)
 
 
 def _unreadable(origin: object, exc: Exception) -> ServiceUnavailable:
@@ -300,14 +311,14 @@ def _unreadable(origin: object, exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable("The storage node's answer could not be read.")
 
 
-async def _release(upstream: aiohttp.ClientResponse) -> None:
+async def _release(upstream: UpstreamResponse) -> None:
     # Async on purpose: Starlette runs a plain function in a worker thread.
     upstream.release()
 
 
 async def _within(
-    work: Awaitable[aiohttp.ClientResponse], limit: float, body: _Body | None
-) -> aiohttp.ClientResponse:
+    work: Awaitable[UpstreamResponse], limit: float, body: _Body | None
+) -> UpstreamResponse:
     """`work` (a request until its answer's head), cancelled with `_Stalled` once the
     node has owed progress for `limit` seconds: the time the client's body takes to
     arrive does not count."""
@@ -329,7 +340,7 @@ async def _within(
                 await task
 
 
-async def _read_whole(upstream: aiohttp.ClientResponse, limit: float) -> bytes:
+async def _read_whole(upstream: UpstreamResponse, limit: float) -> bytes:
     try:
         async with asyncio.timeout(limit):
             return await upstream.read()
@@ -338,29 +349,21 @@ async def _read_whole(upstream: aiohttp.ClientResponse, limit: float) -> bytes:
         raise _Stalled() from None
 
 
-async def _answer(upstream: aiohttp.ClientResponse, limit: float) -> Response:
+async def _answer(upstream: UpstreamResponse, limit: float) -> Response:
     """A small answer whole (one write, no streaming machinery); any other streamed."""
     length = upstream.content_length
     if length is not None and length <= SMALL_ANSWER:
-        try:
-            body = await _read_whole(upstream, limit)
-        except aiohttp.ClientPayloadError as exc:  # e.g. shorter than its Content-Length
-            upstream.release()
-            raise _unreadable(upstream.url.origin(), exc) from None
+        body = await _read_whole(upstream, limit)
         upstream.release()
         response = Response(body, status_code=upstream.status)
     else:
-        response = _stream_back(upstream)
+        response = StreamingResponse(
+            upstream.iter_chunks(),
+            status_code=upstream.status,
+            background=BackgroundTask(_release, upstream),
+        )
     # Raw pairs: a header the node sends twice is passed on twice.
     response.raw_headers = [
         (k.lower(), v) for k, v in upstream.raw_headers if k.lower().decode() not in _DROP_RESPONSE
     ]
     return response
-
-
-def _stream_back(upstream: aiohttp.ClientResponse) -> Response:
-    return StreamingResponse(
-        upstream.content.iter_any(),
-        status_code=upstream.status,
-        background=BackgroundTask(_release, upstream),
-    )
