@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from starlette.requests import Request
 
-from iamgw.errors import AccessDenied, IncompleteBody, InvalidRequest, S3Error
+from iamgw.errors import AccessDenied, IncompleteBody, InvalidArgument, InvalidRequest, S3Error
 from iamgw.s3.limits import check_user_metadata
 from iamgw.sigv4 import ChunkedDecoder, PayloadMode, PayloadVerifier, length_value, payload_mode
 
@@ -45,10 +45,21 @@ class _Check:
     payload_hash: str  # what the upstream request is signed with
 
 
-def _check(headers: dict[str, str], signing: Any) -> _Check | None:
+def _declared(headers: dict[str, str], auth: Any) -> str:
+    """The payload hash the request declares: for a signed request the one its signature
+    covers (the x-amz-content-sha256 header, or a presigned URL's X-Amz-Content-Sha256
+    parameter), for an anonymous one its header."""
+    if auth is None:
+        return headers.get("x-amz-content-sha256", "")
+    if auth.presigned and auth.payload_hash.startswith("STREAMING-"):
+        raise InvalidArgument("A presigned URL cannot carry an aws-chunked body.")
+    return str(auth.payload_hash)
+
+
+def _check(headers: dict[str, str], auth: Any, signing: Any) -> _Check | None:
     """The verification a body needs (aws-chunked decoding and signatures, or the declared
     SHA-256); None when it has none (UNSIGNED-PAYLOAD, or no declared hash)."""
-    declared = headers.get("x-amz-content-sha256", "")
+    declared = _declared(headers, auth)
     mode = payload_mode(declared) if declared else PayloadMode.UNSIGNED
     if mode.startswith("STREAMING-"):
         decoded = length_value(headers.get("x-amz-decoded-content-length", ""))
@@ -78,12 +89,11 @@ def _check(headers: dict[str, str], signing: Any) -> _Check | None:
 
 async def prepare(request: Request, headers: dict[str, str], auth: Any, signing: Any) -> Body:
     """The body to forward, its length, and the payload hash to sign it with upstream."""
-    del auth  # the headers and the chunk signing context say what to verify
     check_user_metadata(request.method, headers)  # refused before any of the body is read
     length = length_value(headers.get("content-length", ""))
     if length is None and "transfer-encoding" not in headers:
         return Body(None, None, UNSIGNED)
-    check = _check(headers, signing)
+    check = _check(headers, auth, signing)
     if check is not None:
         spooled = await _spool(request.stream(), check.transform, check.finish, check.payload_hash)
         if check.payload_hash != UNSIGNED and length is not None and spooled.length != length:
@@ -96,7 +106,12 @@ async def prepare(request: Request, headers: dict[str, str], auth: Any, signing:
 
 
 async def read_whole(
-    request: Request, headers: dict[str, str], signing: Any, limit: int, too_large: S3Error
+    request: Request,
+    headers: dict[str, str],
+    auth: Any,
+    signing: Any,
+    limit: int,
+    too_large: S3Error,
 ) -> bytes:
     """A body the gateway answers itself (a bucket policy, a DeleteObjects list), read
     whole up to `limit` bytes and verified as a forwarded one is: the decision and the
@@ -105,10 +120,10 @@ async def read_whole(
     if (
         length is not None
         and length > limit
-        and not headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+        and not _declared(headers, auth).startswith("STREAMING-")  # counts the framing
     ):
         raise too_large
-    check = _check(headers, signing)
+    check = _check(headers, auth, signing)
     body = bytearray()
     async for data in request.stream():
         for piece in check.transform(data) if check is not None else [data]:
