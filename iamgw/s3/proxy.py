@@ -45,9 +45,8 @@ from iamgw.s3.upstreams import (
 from iamgw.sigv4 import sign_request
 
 log = logging.getLogger("iamgw.proxy")
-# Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), and what the gateway re-signs.
-_DROP_REQUEST = {
-    "host",
+# Hop-by-hop headers (RFC 9110 §7.6.1): never passed on, either way.
+_HOP_BY_HOP = {
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -55,6 +54,10 @@ _DROP_REQUEST = {
     "trailer",
     "transfer-encoding",
     "upgrade",
+}
+# Not forwarded to the node either: what the gateway re-signs or answers itself.
+_DROP_REQUEST = _HOP_BY_HOP | {
+    "host",
     "proxy-authorization",
     "expect",
     "authorization",
@@ -65,19 +68,8 @@ _DROP_REQUEST = {
     "x-amz-trailer",
     "content-length",
 }
-_DROP_RESPONSE = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "server",
-    "date",
-    "x-amz-request-id",
-    "x-amz-id-2",
-}
+# Not passed back to the client: the node's own identity and the gateway's to set.
+_DROP_RESPONSE = _HOP_BY_HOP | {"server", "date", "x-amz-request-id", "x-amz-id-2"}
 _RETRY_STATUS = {500, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110 §9.2.2
 UNSIGNED = "UNSIGNED-PAYLOAD"

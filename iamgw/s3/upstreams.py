@@ -2,7 +2,7 @@
 transport that talks to them.
 
 A node is up when it answers HTTP at all (an unsigned `GET /` gets 403 from a
-node that verifies SigV4); connection errors, 5xx and a request left unanswered
+node that verifies SigV4); connection errors, a 5xx to the check and a request left unanswered
 (see `proxy`) take it out until a later check succeeds. The checks run in the
 background every `check_interval` seconds; `/readyz` reads their outcome.
 
@@ -41,6 +41,10 @@ ANSWER_FIELD_MAX = 128 * 1024
 ANSWER_HEADERS_MAX = 4096
 
 
+Headers = Mapping[str, str]
+Body = AsyncIterator[bytes] | bytes | None  # a body is sent as it comes
+
+
 class NodeUnreachable(Exception):  # noqa: N818 - what the node is, as ConnectionError
     """The node could not be reached, or the connection failed before its answer's head."""
 
@@ -77,11 +81,7 @@ class UpstreamTransport(Protocol):
     or UnreadableAnswer; deadlines are the caller's (it cancels the call)."""
 
     async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: AsyncIterator[bytes] | bytes | None,
+        self, method: str, url: str, headers: Headers, body: Body
     ) -> UpstreamResponse: ...
 
     async def aclose(self) -> None: ...
@@ -131,13 +131,7 @@ class AiohttpTransport:
             )
         return self._session
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: AsyncIterator[bytes] | bytes | None,
-    ) -> UpstreamResponse:
+    async def send(self, method: str, url: str, headers: Headers, body: Body) -> UpstreamResponse:
         try:
             answer = await self.session.request(
                 method,
