@@ -16,7 +16,7 @@ from .decision import Decision, Outcome, PolicyType
 from .document import SIZE_LIMITS, Policy, PolicyKind, parse_policy, validate
 from .effect import Effect
 from .engine import Engine
-from .errors import MalformedPolicyDocument, PolicyError
+from .errors import MalformedPolicyDocument, PolicyError, PolicySizeExceeded
 from .evaluate import evaluate
 from .principal import Principal, PrincipalKind
 from .request import Request
@@ -31,6 +31,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyKind",
+    "PolicySizeExceeded",
     "PolicyType",
     "Principal",
     "PrincipalKind",

@@ -18,7 +18,7 @@ from typing import Any
 from .action import ActionPattern
 from .condition import Clause, find_operator
 from .effect import Effect
-from .errors import MalformedPolicyDocument
+from .errors import MalformedPolicyDocument, PolicySizeExceeded
 from .index import StatementIndex
 from .json_text import load
 from .principal import PRINCIPAL_TYPES, PrincipalSpec
@@ -285,7 +285,7 @@ def _check_text(text: str, kind: PolicyKind, limit: int) -> None:
             "regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
         )
     if len(_WHITESPACE.sub("", text)) > limit:
-        raise _fail(f"Cannot exceed quota for PolicySize: {limit}")
+        raise PolicySizeExceeded(f"Cannot exceed quota for PolicySize: {limit}")
 
 
 def _statements(

@@ -2,6 +2,8 @@
 
     PolicyError
     └── MalformedPolicyDocument   parsing and validation (IAM error code of the same name)
+        └── PolicySizeExceeded    a document over the size quota of its kind (IAM answers
+                                  it as LimitExceeded)
 
 Evaluation never raises: it returns a `Decision`.
 """
@@ -29,3 +31,7 @@ class MalformedPolicyDocument(PolicyError):
         self.message = message
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class PolicySizeExceeded(MalformedPolicyDocument):
+    """A document over the size quota of its kind (`SIZE_LIMITS`, or `max_size`)."""

@@ -22,6 +22,7 @@ def test_exported_names() -> None:
             "Policy",
             "PolicyError",
             "PolicyKind",
+            "PolicySizeExceeded",
             "PolicyType",
             "Principal",
             "PrincipalKind",
