@@ -97,6 +97,8 @@ def header_actions(op: S3Operation, headers: Mapping[str, str]) -> list[str]:
             actions.append("s3:PutObjectRetention")
         if "x-amz-object-lock-legal-hold" in headers:
             actions.append("s3:PutObjectLegalHold")
+        if any(name == "x-amz-acl" or name.startswith("x-amz-grant-") for name in headers):
+            actions.append("s3:PutObjectAcl")
     if headers.get("x-amz-bypass-governance-retention", "").lower() == "true":
         actions.append("s3:BypassGovernanceRetention")
     return actions

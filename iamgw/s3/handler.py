@@ -36,8 +36,10 @@ from iamgw.s3.operations import (
     FORWARDED,
     AmbiguousOperation,
     BadCopySource,
+    BadParameter,
     S3Operation,
     UnknownOperation,
+    UnsupportedParameter,
     classify,
     copy_source,
     object_arn,
@@ -51,6 +53,7 @@ _PRESIGN_PARAMS = {
     "x-amz-signedheaders",
     "x-amz-signature",
     "x-amz-security-token",
+    "x-amz-content-sha256",
 }
 _STREAMING = "STREAMING-"
 
@@ -122,8 +125,12 @@ async def handle(request: Request) -> Response:
         operation = classify(request.method, bucket, key, query, headers)
     except AmbiguousOperation as exc:
         raise InvalidRequest(f"The request is ambiguous: {exc}.") from None
+    except UnsupportedParameter as exc:
+        raise NotImplementedS3(f"The request is not supported: {exc}.") from None
     except UnknownOperation:
         raise NotImplementedS3(f"{request.method} on this resource is not supported.") from None
+    except BadParameter as exc:
+        raise InvalidArgument(str(exc)) from None
     if operation.name not in FORWARDED and operation.name not in bucket_ops.GATEWAY_OPERATIONS:
         raise NotImplementedS3(f"{operation.name} is not supported by iamgw's storage nodes.")
 

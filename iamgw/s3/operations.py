@@ -13,6 +13,7 @@ by a distinguishing parameter or header (`uploadId`, `x-amz-copy-source`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -197,6 +198,40 @@ class AmbiguousOperation(UnknownOperation):
 
 
 _MULTIPART_PARAMS = {"uploadId", "partNumber"}
+# The query parameters of the S3 API other than sub-resources (S3 API Reference, the
+# "URI Request Parameters" of each operation; `x-id` is what botocore adds). A node
+# routes on parameters of its own (SeaweedFS: `PUT /bucket?seaweedfs-quota` sets a
+# quota), which the decision would not see: any other parameter is refused.
+_PARAMETERS = frozenset({
+    "versionId", "uploadId", "partNumber", "prefix", "delimiter", "marker", "max-keys",
+    "list-type", "continuation-token", "start-after", "fetch-owner", "encoding-type",
+    "key-marker", "version-id-marker", "upload-id-marker", "max-uploads", "max-parts",
+    "part-number-marker", "response-content-type", "response-content-language",
+    "response-expires", "response-cache-control", "response-content-disposition",
+    "response-content-encoding", "x-id", "id", "annotationName", "select-type",
+})  # fmt: skip
+_PART_NUMBER = re.compile(r"[1-9][0-9]{0,4}")  # 1..10000, as S3 writes it: no sign, no 0s
+
+
+class UnsupportedParameter(UnknownOperation):
+    """A query parameter that is not part of the S3 API."""
+
+
+class BadParameter(ValueError):
+    """A parameter of the S3 API with a value a node could read as another operation."""
+
+
+def _check_parameters(query: Mapping[str, str]) -> None:
+    unknown = sorted(n for n in query if n not in _PARAMETERS and n not in _SUBRESOURCES)
+    if unknown:
+        raise UnsupportedParameter(f"the query parameter {unknown[0][:64]!r} is not supported")
+    # SeaweedFS takes the part route only for a numeric partNumber; any other value is
+    # read as a plain PutObject / CopyObject, which asks for other permissions.
+    part = query.get("partNumber")
+    if part is not None and not (_PART_NUMBER.fullmatch(part) and int(part) <= 10_000):
+        raise BadParameter("Part number must be an integer between 1 and 10000, inclusive.")
+    if "uploadId" in query and not query["uploadId"]:
+        raise BadParameter("The uploadId must not be empty.")
 
 
 def _has(need: str, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
@@ -237,6 +272,7 @@ def classify(
     """
     method = method.upper()
     target = SERVICE if not bucket else OBJECT if key else BUCKET
+    _check_parameters(query)
     present = [s for s in query if s in _SUBRESOURCES]
     if len(present) > 1:
         # A node picks one by its own route order: which one is not ours to guess.
