@@ -86,7 +86,7 @@ class Access:
         self.tokens = tokens
         self.account_id = repo.account_id
         self._root = root_identity(self.account_id, root_access_key, root_secret_key)
-        self._local_store = repo.engine.dialect.name == "sqlite"
+        self._local_store = repo.is_local
         self._revocations: list[Any] = []
         self._revocations_read = 0.0  # a revocation is a store write: re-read at once
         self._snapshot = Snapshot(-1)

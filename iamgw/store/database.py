@@ -54,7 +54,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300)
 
 
-# Set while a write transaction runs (see repository._WriteTransaction).
+# Set while a write transaction runs (see txn.WriteTransaction).
 WRITING: ContextVar[bool] = ContextVar("iamgw_store_writing", default=False)
 
 

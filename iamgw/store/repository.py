@@ -16,19 +16,18 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, or_, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, col, select
 
-from . import database
+from . import database, txn
+from .base import RepositoryBase, count, new_id, one
 from .errors import (
     DeleteConflict,
     EntityAlreadyExists,
     InvalidInput,
     LimitExceeded,
     NoSuchEntity,
-    StoreUnavailable,
 )
 from .secrets import MasterKey
 from .tables import (
@@ -44,10 +43,10 @@ from .tables import (
     PolicyVersion,
     RevokedSession,
     Role,
-    StoreGeneration,
     User,
     utcnow,
 )
+from .txn import Unchanged
 
 PRINCIPAL_TYPES = ("user", "group", "role")
 MAX_ACCESS_KEYS = 2  # IAM quota: access keys per user
@@ -57,11 +56,6 @@ MAX_TAGS = 50  # IAM quota: tags per user or role
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 Row = TypeVar("Row", bound=SQLModel)
-
-
-def new_id(prefix: str, length: int = 17) -> str:
-    """An IAM unique id: `AIDA...` users, `AGPA` groups, `AROA` roles, `ANPA` policies."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
 def new_secret_key() -> str:
@@ -74,63 +68,15 @@ def normalise_dn(dn: str) -> str:
     return ",".join("=".join(p.strip() for p in rdn.split("=", 1)) for rdn in parts).lower()
 
 
-class Repository:
-    def __init__(self, engine: Engine, master_key: MasterKey, account_id: str) -> None:
-        self.engine = engine
-        self.master_key = master_key
-        self.account_id = account_id
-
+class Repository(RepositoryBase):
     @classmethod
     def open(cls, url: str, master_key: MasterKey, account_id: str) -> Repository:
         """Connect, bring the schema up to date, and return the repository."""
         engine = database.make_engine(url)
         database.migrate(engine)
         repo = cls(engine, master_key, account_id)
-        repo._ensure_generation_row()
+        txn.ensure_generation_row(engine, account_id)
         return repo
-
-    def _ensure_generation_row(self) -> None:
-        # Created up front so that concurrent writers only ever UPDATE it. A write
-        # transaction from the start (SQLite: BEGIN IMMEDIATE): a read turned write
-        # fails at once with "database is locked" when another process writes.
-        writing = database.WRITING.set(True)
-        try:
-            with database.transaction(self.engine) as s:
-                if s.get(StoreGeneration, self.account_id) is None:
-                    s.add(StoreGeneration(account_id=self.account_id, generation=0))
-        except IntegrityError:
-            pass  # another replica created it at the same moment
-        finally:
-            database.WRITING.reset(writing)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def ping(self) -> bool:
-        return database.ping(self.engine)
-
-    # -- plumbing -----------------------------------------------------------
-
-    def _write(self) -> Any:
-        return _WriteTransaction(self)
-
-    def _read(self) -> Any:
-        return database.transaction(self.engine)
-
-    def generation(self) -> int:
-        """Read on every request (cache invalidation): one plain query, no ORM."""
-        value = database.scalar(
-            self.engine,
-            "SELECT generation FROM store_generation WHERE account_id = ?",
-            self.account_id,
-        )
-        return int(value or 0)
-
-    def _one(self, s: Session, model: type[Row], what: str, *where: Any) -> Row:
-        row = s.exec(select(model).where(*where)).first()
-        if row is None:
-            raise NoSuchEntity(f"The {what} cannot be found.")
-        return row
 
     # -- users --------------------------------------------------------------
 
@@ -162,7 +108,7 @@ class Repository:
             return self._user(s, name)
 
     def _user(self, s: Session, name: str) -> User:
-        return self._one(
+        return one(
             s,
             User,
             f"user with name {name}",
@@ -239,7 +185,7 @@ class Repository:
                 ("inline policies", InlinePolicy, _principal(InlinePolicy, "user", user.name)),
             ]
             for what, model, where in held:
-                if _count(s, model, model.account_id == self.account_id, where):
+                if count(s, model, model.account_id == self.account_id, where):
                     raise DeleteConflict(f"Cannot delete entity, must remove {what} first.")
             s.delete(user)
 
@@ -267,7 +213,7 @@ class Repository:
             user = self._user(s, user_name)
             s.lock(user)  # two concurrent creates must not pass the quota together
             if (
-                _count(
+                count(
                     s,
                     AccessKey,
                     AccessKey.account_id == self.account_id,
@@ -297,7 +243,7 @@ class Repository:
             return list(s.exec(stmt.order_by(AccessKey.created)))
 
     def _access_key(self, s: Session, user_name: str, key_id: str) -> AccessKey:
-        return self._one(
+        return one(
             s,
             AccessKey,
             f"Access Key with id {key_id}",
@@ -358,7 +304,7 @@ class Repository:
         return group
 
     def _group(self, s: Session, name: str) -> Group:
-        return self._one(
+        return one(
             s,
             Group,
             f"group with name {name}",
@@ -481,7 +427,7 @@ class Repository:
                 ("inline policies", InlinePolicy, _principal(InlinePolicy, "group", group.name)),
             ]
             for what, model, where in held:
-                if _count(s, model, model.account_id == self.account_id, where):
+                if count(s, model, model.account_id == self.account_id, where):
                     raise DeleteConflict(f"Cannot delete entity, must remove {what} first.")
             s.delete(group)
 
@@ -631,7 +577,7 @@ class Repository:
         the account holds, in one read (GetAccountSummary)."""
         with self._read() as s:
             counts = {
-                name: _count(s, model, model.account_id == self.account_id)
+                name: count(s, model, model.account_id == self.account_id)
                 for name, model in (
                     ("Users", User),
                     ("Groups", Group),
@@ -641,7 +587,7 @@ class Repository:
                     ("Providers", OidcProvider),
                 )
             }
-            counts["Policies"] = _count(
+            counts["Policies"] = count(
                 s,
                 ManagedPolicy,
                 ManagedPolicy.account_id == self.account_id,
@@ -651,7 +597,7 @@ class Repository:
 
     def attachment_count(self, arn: str) -> int:
         with self._read() as s:
-            return _count(
+            return count(
                 s,
                 PolicyAttachment,
                 PolicyAttachment.account_id == self.account_id,
@@ -662,7 +608,7 @@ class Repository:
         with self._write() as s:
             policy = self._policy(s, arn)
             arn = self.policy_arn(policy)
-            if _count(
+            if count(
                 s,
                 PolicyAttachment,
                 PolicyAttachment.account_id == self.account_id,
@@ -670,11 +616,11 @@ class Repository:
             ):
                 raise DeleteConflict("Cannot delete a policy attached to entities.")
             for model in (User, Role):
-                if _count(
+                if count(
                     s, model, model.account_id == self.account_id, model.permissions_boundary == arn
                 ):
                     raise DeleteConflict("Cannot delete a policy used as a permissions boundary.")
-            if _count(s, PolicyVersion, PolicyVersion.policy_id == policy.policy_id) > 1:
+            if count(s, PolicyVersion, PolicyVersion.policy_id == policy.policy_id) > 1:
                 # IAM: every version but the default must be deleted first.
                 raise DeleteConflict(
                     "This policy has more than one version. Before you delete a policy, "
@@ -708,7 +654,7 @@ class Repository:
             policy = self._policy(s, arn)
             s.lock(policy)
             if (
-                _count(s, PolicyVersion, PolicyVersion.policy_id == policy.policy_id)
+                count(s, PolicyVersion, PolicyVersion.policy_id == policy.policy_id)
                 >= MAX_POLICY_VERSIONS
             ):
                 raise LimitExceeded(
@@ -767,7 +713,7 @@ class Repository:
                 with self._write() as s:
                     database.xact_lock(s, database.STARTUP_LOCK)
                     return self._upsert_canned(s, name, document, digest)
-            except _Unchanged as kept:
+            except Unchanged as kept:
                 return kept.outcome  # rolled back: nothing to write after all
             except EntityAlreadyExists:
                 # Created meanwhile by a writer that does not take turns (CreatePolicy):
@@ -807,9 +753,9 @@ class Repository:
             )
             return "created"
         if policy.source != "canned":
-            raise _Unchanged("conflict")
+            raise Unchanged("conflict")
         if policy.source_hash == digest:
-            raise _Unchanged("unchanged")
+            raise Unchanged("unchanged")
         versions = sorted(
             s.exec(select(PolicyVersion).where(PolicyVersion.policy_id == policy.policy_id)),
             key=lambda v: int(v.version_id[1:]),
@@ -841,7 +787,7 @@ class Repository:
             key = (self.account_id, ptype, principal.name, self.policy_arn(policy))
             if s.get(PolicyAttachment, key) is None:
                 s.lock(principal)  # concurrent attaches must not pass the quota together
-                held = _count(
+                held = count(
                     s,
                     PolicyAttachment,
                     PolicyAttachment.account_id == self.account_id,
@@ -961,7 +907,7 @@ class Repository:
         return role
 
     def _role(self, s: Session, name: str) -> Role:
-        return self._one(
+        return one(
             s,
             Role,
             f"role with name {name}",
@@ -1013,7 +959,7 @@ class Repository:
                 ("attached policies", PolicyAttachment),
                 ("inline policies", InlinePolicy),
             ):
-                if _count(
+                if count(
                     s,
                     model,
                     model.account_id == self.account_id,
@@ -1204,70 +1150,3 @@ class Repository:
 
 def _principal(model: Any, ptype: str, name: str) -> Any:
     return (model.principal_type == ptype) & (model.principal_name == name)
-
-
-def _count(s: Session, model: Any, *where: Any) -> int:
-    return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
-
-
-class _Unchanged(Exception):
-    """Raised in a write transaction that turns out to have nothing to write: it rolls
-    back instead of committing (and bumping the generation)."""
-
-    def __init__(self, outcome: str) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
-
-
-class _Session(Session):
-    """A session that knows how to turn a unique-key clash into EntityAlreadyExists."""
-
-    def flush_unique(self, message: str) -> None:
-        try:
-            self.flush()
-        except IntegrityError as exc:
-            raise EntityAlreadyExists(message) from exc
-
-    def lock(self, row: SQLModel) -> None:
-        """Row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers."""
-        if self.get_bind().dialect.name == "postgresql":
-            self.refresh(row, with_for_update=True)
-
-
-class _WriteTransaction:
-    """One write transaction that also bumps the account's store generation."""
-
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-
-    def __enter__(self) -> _Session:
-        self.writing = database.WRITING.set(True)
-        self.session = _Session(self.repo.engine, expire_on_commit=False)
-        self.tx = self.session.begin()
-        return self.session
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if exc_type is None:
-                self._bump()
-                self.tx.commit()
-            else:
-                self.tx.rollback()
-        except IntegrityError as err:
-            self.tx.rollback()
-            raise EntityAlreadyExists("The entity already exists.") from err
-        except OperationalError as err:
-            raise StoreUnavailable("the IAM store is unavailable") from err
-        finally:
-            self.session.close()
-            database.WRITING.reset(self.writing)
-
-    def _bump(self) -> None:
-        s, account = self.session, self.repo.account_id
-        updated = s.exec(
-            update(StoreGeneration)
-            .where(StoreGeneration.account_id == account)
-            .values(generation=StoreGeneration.generation + 1)
-        )
-        if not updated.rowcount:  # the first write of this account
-            s.add(StoreGeneration(account_id=account, generation=1))
