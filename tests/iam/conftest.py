@@ -3,12 +3,10 @@ of the SeaweedFS peer, driven with root's boto3 IAM client and the aws cli."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -17,15 +15,10 @@ import pytest
 
 from iamgw.iam import IAM_NS
 from tests.gateway_server import GatewayServer, aws_env, start_gateway
+from tests.iam_helpers import ACCOUNT, Keys
 from tests.postgres import pg_schema_url
 
-ACCOUNT = "000000000000"
 BIN = Path(sys.executable).parent
-
-
-def allow(action: str | list[str], resource: str | list[str] = "*", **extra: Any) -> str:
-    statement = {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def user_arn(name: str, path: str = "/") -> str:
@@ -97,32 +90,6 @@ def _check(element: ET.Element, shape: Any, where: str) -> None:
             assert text.lstrip("-").isdigit(), f"{where}: {text!r} is not an integer"
         elif shape.type_name == "timestamp":
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), f"{where}: {text!r}"
-
-
-@dataclass
-class Keys:
-    key: str
-    secret: str
-
-
-def make_user(
-    iam,
-    name: str,
-    *,
-    policies: list[str] = (),
-    inline: str | None = None,
-    boundary: str | None = None,
-) -> Keys:
-    """A user made through the IAM API, with keys."""
-    iam.create_user(UserName=name)
-    for arn in policies:
-        iam.attach_user_policy(UserName=name, PolicyArn=arn)
-    if inline is not None:
-        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=inline)
-    if boundary is not None:
-        iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
-    created = iam.create_access_key(UserName=name)["AccessKey"]
-    return Keys(created["AccessKeyId"], created["SecretAccessKey"])
 
 
 def client_for(gw: GatewayServer, keys: Keys, service: str = "iam"):

@@ -8,7 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import ACCOUNT, allow, client_for, code, make_user, policy_arn, user_arn
+from tests.iam.conftest import ACCOUNT, client_for, code, policy_arn, user_arn
+from tests.iam_helpers import allow, make_user
 
 SELF = f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}"
 
@@ -59,7 +60,7 @@ def test_no_new_version_or_default_of_an_attached_policy(gw, iam) -> None:
         ),
     )["Policy"]["Arn"]
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=allow("*"), SetAsDefault=False)
-    keys = make_user(iam, "z-versioner", policies=[arn])
+    keys = make_user(iam, "z-versioner", managed=[arn])
     me = client_for(gw, keys)
     assert [v["VersionId"] for v in me.list_policy_versions(PolicyArn=arn)["Versions"]] == [
         "v2",

@@ -12,19 +12,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import ACCOUNT, allow, code, policy_arn, user_arn
+from tests.iam.conftest import ACCOUNT, code, policy_arn, user_arn
+from tests.iam_helpers import allow, trust
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example"},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-            }
-        ],
-    }
+TRUST = trust(
+    {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example"},
+    "sts:AssumeRoleWithWebIdentity",
 )
 
 

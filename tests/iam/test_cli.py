@@ -16,51 +16,19 @@ from awscli.clidriver import xform_name
 
 from iamgw.iam import ACTIONS
 from tests.gateway_server import aws_env
-from tests.iam.conftest import ACCOUNT, Keys, aws, policy_arn, user_arn
+from tests.iam.conftest import ACCOUNT, aws, policy_arn, user_arn
+from tests.iam_helpers import Keys, allow, trust
 
 Step = tuple[tuple[str, ...], Callable[[Any], bool] | str | None]
 
 
 def chains(tmp: Path, bucket: str) -> dict[str, list[Step]]:
     doc = tmp / "policy.json"
-    doc.write_text(
-        json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["s3:GetObject", "s3:PutObject"],
-                        "Resource": f"arn:aws:s3:::{bucket}/*",
-                    }
-                ],
-            }
-        )
-    )
+    doc.write_text(allow(["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{bucket}/*"))
     doc2 = tmp / "policy2.json"
-    doc2.write_text(
-        json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
-            }
-        )
-    )
-    trust = tmp / "trust.json"
-    trust.write_text(
-        json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ec2.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        )
-    )
+    doc2.write_text(allow("s3:ListBucket"))
+    trust_file = tmp / "trust.json"
+    trust_file.write_text(trust({"Service": "ec2.amazonaws.com"}))
     pol = policy_arn("c-pol")
     ro = policy_arn("readonly")
     oidc = f"arn:aws:iam::{ACCOUNT}:oidc-provider/cli.example/realm"
@@ -250,7 +218,7 @@ def chains(tmp: Path, bucket: str) -> dict[str, list[Step]]:
                     "--role-name",
                     "c-r",
                     "--assume-role-policy-document",
-                    f"file://{trust}",
+                    f"file://{trust_file}",
                     "--max-session-duration",
                     "7200",
                 ),
@@ -275,7 +243,7 @@ def chains(tmp: Path, bucket: str) -> dict[str, list[Step]]:
                     "--role-name",
                     "c-r",
                     "--policy-document",
-                    f"file://{trust}",
+                    f"file://{trust_file}",
                 ),
                 None,
             ),

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import allow, client_for, make_user
+from tests.iam.conftest import client_for
+from tests.iam_helpers import allow, make_user
 
 
 def test_parallel_create_user_and_attach(gw, iam) -> None:

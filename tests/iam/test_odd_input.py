@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 
 from tests.audit_log import audit_record
 from tests.gateway_server import ROOT_KEY, ROOT_SECRET
-from tests.iam.conftest import allow
+from tests.iam_helpers import allow
 
 NOT_ASCII = ["\u00b2", "\u0661", "1" * 4000, "9" * 5000, "0", ""]
 NOT_ASCII_IDS = ["superscript-two", "arabic-indic-one", "4000-digits", "5000-digits", "zero",

@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.gateway_server import GatewayServer, start_gateway
-from tests.iam.conftest import allow, client_for, make_user, policy_arn
+from tests.iam.conftest import client_for, policy_arn
+from tests.iam_helpers import allow, make_user
 from tests.postgres import pg_schema_url
 
 
@@ -36,7 +37,7 @@ def test_detach_on_one_replica_denies_on_the_other(replicas) -> None:
     arn = admin_a.create_policy(
         PolicyName="x-roles", PolicyDocument=allow(["iam:ListRoles", "s3:GetObject"])
     )["Policy"]["Arn"]
-    keys = make_user(admin_a, "x-user", policies=[arn])
+    keys = make_user(admin_a, "x-user", managed=[arn])
     bucket = f"replicas-{uuid.uuid4().hex[:8]}"
     a.client("s3").create_bucket(Bucket=bucket)
     a.client("s3").put_object(Bucket=bucket, Key="k", Body=b"v")

@@ -3,25 +3,13 @@ duration limit and the role's policies decide, and IAM changes apply to live ses
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import ACCOUNT, allow, client_for, make_user, user_arn
+from tests.iam.conftest import ACCOUNT, client_for, user_arn
+from tests.iam_helpers import allow, make_user, trust
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/t-ops"
-
-
-def trust(principal: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
 
 
 def test_assume_an_iam_role_and_use_its_policies(gw, iam) -> None:

@@ -8,7 +8,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import allow, client_for, make_user, policy_arn
+from tests.iam.conftest import client_for, policy_arn
+from tests.iam_helpers import allow, make_user
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def s3_code(call, **kwargs) -> str:
 
 
 def test_attached_and_detached_policies(gw, iam, bucket) -> None:
-    keys = make_user(iam, "s-reader", policies=[policy_arn("readonly")])
+    keys = make_user(iam, "s-reader", managed=[policy_arn("readonly")])
     s3 = client_for(gw, keys, "s3")
     assert s3.get_object(Bucket=bucket, Key="docs/a.txt")["Body"].read() == b"alpha"
     assert s3_code(s3.put_object, Bucket=bucket, Key="docs/b.txt", Body=b"x") == "AccessDenied"
@@ -72,7 +73,7 @@ def test_new_default_version_decides(gw, iam, bucket) -> None:
     arn = iam.create_policy(PolicyName="s-get", PolicyDocument=allow("s3:GetObject"))["Policy"][
         "Arn"
     ]
-    keys = make_user(iam, "s-versioned", policies=[arn])
+    keys = make_user(iam, "s-versioned", managed=[arn])
     s3 = client_for(gw, keys, "s3")
     s3.get_object(Bucket=bucket, Key="docs/a.txt")
     iam.create_policy_version(
@@ -84,7 +85,7 @@ def test_new_default_version_decides(gw, iam, bucket) -> None:
 
 
 def test_inactive_and_deleted_keys(gw, iam, bucket) -> None:
-    keys = make_user(iam, "s-keys", policies=[policy_arn("readonly")])
+    keys = make_user(iam, "s-keys", managed=[policy_arn("readonly")])
     s3 = client_for(gw, keys, "s3")
     s3.get_object(Bucket=bucket, Key="docs/a.txt")
     iam.update_access_key(UserName="s-keys", AccessKeyId=keys.key, Status="Inactive")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.iam.conftest import ACCOUNT, allow, client_for, make_user, policy_arn, user_arn
+from tests.iam.conftest import ACCOUNT, client_for, policy_arn, user_arn
+from tests.iam_helpers import allow, make_user
 
 DENY_DELETE = json.dumps(
     {

@@ -8,20 +8,10 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.iam.conftest import ACCOUNT, allow, code, policy_arn
+from tests.iam.conftest import ACCOUNT, code, policy_arn
+from tests.iam_helpers import allow, trust
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+TRUST = trust({"Service": "ec2.amazonaws.com"})
 BAD_CONDITION = json.dumps(
     {
         "Version": "2012-10-17",

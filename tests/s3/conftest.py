@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import boto3
 import pytest
 
 from tests.gateway_server import GatewayServer, start_gateway
+from tests.iam_helpers import Keys, make_user
 
 READONLY = "arn:aws:iam::000000000000:policy/readonly"
 HOME_POLICY = {
@@ -34,12 +33,6 @@ HOME_POLICY = {
 }
 
 
-@dataclass
-class Keys:
-    key: str
-    secret: str
-
-
 @pytest.fixture(scope="session")
 def gateway(seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
     server = start_gateway(
@@ -56,18 +49,6 @@ def node(seaweedfs):
     return boto3.client("s3", endpoint_url=seaweedfs.endpoint, region_name="us-east-1",
                         aws_access_key_id=seaweedfs.access_key,
                         aws_secret_access_key=seaweedfs.secret_key)  # fmt: skip
-
-
-def make_user(gateway: GatewayServer, name: str, *, managed: list[str] = (),
-              inline: dict | None = None) -> Keys:  # fmt: skip
-    repo = gateway.repo
-    repo.create_user(name)
-    for arn in managed:
-        repo.attach_policy("user", name, arn)
-    if inline is not None:
-        repo.put_inline_policy("user", name, "inline", json.dumps(inline))
-    key, secret = repo.create_access_key(name)
-    return Keys(key.access_key_id, secret)
 
 
 @pytest.fixture(scope="session")

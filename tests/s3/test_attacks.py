@@ -17,7 +17,8 @@ from botocore.credentials import Credentials
 
 from iamgw.identity import SessionClaims
 from tests.gateway_server import ROOT_KEY, ROOT_SECRET
-from tests.s3.conftest import READONLY, make_user
+from tests.iam_helpers import make_user
+from tests.s3.conftest import READONLY
 
 
 @pytest.fixture(scope="module")

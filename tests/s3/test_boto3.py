@@ -10,7 +10,8 @@ import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.s3.conftest import Keys
+from tests.iam_helpers import Keys, make_user
+from tests.s3.conftest import READONLY
 
 
 def code_of(exc: pytest.ExceptionInfo) -> str:
@@ -148,8 +149,6 @@ def test_copy_needs_read_on_the_source(gateway, root_s3, shared, alice: Keys) ->
 
 
 def test_inactive_and_deleted_keys_stop_working(gateway, bucket) -> None:
-    from tests.s3.conftest import READONLY, make_user
-
     keys = make_user(gateway, "temp-reader", managed=[READONLY])
     s3 = gateway.client(key=keys.key, secret=keys.secret)
     s3.get_object(Bucket=bucket, Key="hello.txt")

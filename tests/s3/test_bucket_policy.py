@@ -8,7 +8,8 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from tests.s3.conftest import READONLY, make_user
+from tests.iam_helpers import make_user
+from tests.s3.conftest import READONLY
 
 PUBLIC_READ = {
     "Version": "2012-10-17",

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.gateway_server import aws_env
-from tests.s3.conftest import HOME_POLICY, READONLY, Keys, make_user
+from tests.iam_helpers import Keys, make_user
+from tests.s3.conftest import HOME_POLICY, READONLY
 
 BIN = Path(sys.executable).parent
 

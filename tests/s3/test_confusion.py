@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from iamgw.s3.operations import FORWARDED, RULES
-from tests.s3.conftest import make_user
+from tests.iam_helpers import make_user
 from tests.s3.test_attacks import error, send, signed
 
 

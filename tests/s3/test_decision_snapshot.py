@@ -23,8 +23,9 @@ from iamgw.identity.access import Access
 from iamgw.identity.credentials import SessionClaims, SessionTokens, new_access_key_id
 from iamgw.store import MasterKey, Repository
 from tests.gateway_server import GatewayServer, start_gateway
+from tests.iam_helpers import make_user
 from tests.postgres import pg_schema_url
-from tests.s3.conftest import READONLY, make_user
+from tests.s3.conftest import READONLY
 
 ACCOUNT = "000000000000"
 OBJECT = "arn:aws:s3:::data/k"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from tests.s3.conftest import make_user
+from tests.iam_helpers import make_user
 
 POLICY = {
     "Version": "2012-10-17",

@@ -10,7 +10,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from tests.s3.conftest import make_user
+from tests.iam_helpers import make_user
 from tests.s3.test_attacks import error, send, signed
 
 PUBLIC_READ = json.dumps({

@@ -22,7 +22,7 @@ import pytest
 
 from iamgw.s3.proxy import upstream_path
 from iamgw.sigv4 import Credentials, sign_request
-from tests.s3.conftest import make_user
+from tests.iam_helpers import make_user
 from tests.s3.test_attacks import error, send, signed
 
 BUCKET = "keyforms"

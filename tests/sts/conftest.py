@@ -21,9 +21,9 @@ import pytest
 from botocore.config import Config
 
 from tests.gateway_server import GatewayServer, free_port, start_gateway
+from tests.iam_helpers import ACCOUNT
 from tests.peers import OidcProvider, start_oidc_provider
 
-ACCOUNT = "000000000000"
 DEAD_ISSUER = f"http://127.0.0.1:{free_port()}/realms/storage"
 
 

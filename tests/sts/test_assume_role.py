@@ -4,40 +4,14 @@ chaining, and AssumeRoleWithClientGrants with a real client-credentials token.""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 
 import pytest
 
+from tests.iam_helpers import Keys, allow, make_user, trust
 from tests.sts.conftest import ACCOUNT, error_code, raw_call, raw_code, s3_with, sts_client
 
 READONLY = f"arn:aws:iam::{ACCOUNT}:policy/readonly"
 READWRITE = f"arn:aws:iam::{ACCOUNT}:policy/readwrite"
-
-
-@dataclass
-class Keys:
-    key: str
-    secret: str
-    arn: str
-
-
-def make_user(gateway, name: str, managed: tuple[str, ...] = (), inline: dict | None = None):
-    repo = gateway.repo
-    repo.create_user(name)
-    for arn in managed:
-        repo.attach_policy("user", name, arn)
-    if inline is not None:
-        repo.put_inline_policy("user", name, "inline", json.dumps(inline))
-    key, secret = repo.create_access_key(name)
-    return Keys(key.access_key_id, secret, f"arn:aws:iam::{ACCOUNT}:user/{name}")
-
-
-def trust(principal: dict, actions=("sts:AssumeRole",), condition: dict | None = None) -> str:
-    statement: dict = {"Effect": "Allow", "Principal": principal, "Action": list(actions)}
-    if condition:
-        statement["Condition"] = condition
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def sts_of(gateway, keys: Keys):
@@ -62,7 +36,7 @@ def dev(gateway) -> Keys:
 def deployer(gateway, dev) -> str:
     gateway.repo.create_role(
         "deployer",
-        trust({"AWS": dev.arn}, ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")),
+        trust(dev.arn, ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")),
         max_session_duration=7200,
     )
     gateway.repo.attach_policy("role", "deployer", READWRITE)
@@ -87,7 +61,7 @@ def test_caller_identity_of_a_user_and_of_root(gateway, dev) -> None:
 
 
 def test_untrusted_user(gateway, deployer) -> None:
-    other = make_user(gateway, "outsider", managed=(READWRITE,))
+    other = make_user(gateway, "outsider", managed=[READWRITE])
     call = sts_of(gateway, other).assume_role
     assert error_code(call, RoleArn=deployer, RoleSessionName="xx") == "AccessDenied"
 
@@ -107,33 +81,33 @@ def test_unsigned_assume_role(gateway, deployer) -> None:
 
 
 def test_account_trust_needs_the_callers_own_permission(gateway) -> None:
-    gateway.repo.create_role("by-account", trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+    gateway.repo.create_role("by-account", trust(f"arn:aws:iam::{ACCOUNT}:root"))
     gateway.repo.attach_policy("role", "by-account", READONLY)
     arn = f"arn:aws:iam::{ACCOUNT}:role/by-account"
     plain = make_user(gateway, "plain")
     assert error_code(sts_of(gateway, plain).assume_role, RoleArn=arn, RoleSessionName="xx") == (
         "AccessDenied"
     )
-    statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}
-    allowed = {"Version": "2012-10-17", "Statement": [statement]}
-    granted = make_user(gateway, "granted", inline=allowed)
-    sts_of(gateway, granted).assume_role(RoleArn=arn, RoleSessionName="xx")
+    granted = make_user(gateway, "granted", inline=allow("sts:AssumeRole", arn))
+    answer = sts_of(gateway, granted).assume_role(RoleArn=arn, RoleSessionName="xx")
+    assert answer["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/by-account/xx"
 
 
 def test_external_id_condition(gateway, dev) -> None:
     condition = {"StringEquals": {"sts:ExternalId": "s3cr3t-id"}}
-    gateway.repo.create_role("partner", trust({"AWS": dev.arn}, condition=condition))
+    gateway.repo.create_role("partner", trust(dev.arn, condition=condition))
     arn = f"arn:aws:iam::{ACCOUNT}:role/partner"
     call = sts_of(gateway, dev).assume_role
     assert error_code(call, RoleArn=arn, RoleSessionName="xx") == "AccessDenied"
     assert error_code(call, RoleArn=arn, RoleSessionName="xx", ExternalId="wrong-id") == (
         "AccessDenied"
     )
-    call(RoleArn=arn, RoleSessionName="xx", ExternalId="s3cr3t-id")
+    answer = call(RoleArn=arn, RoleSessionName="xx", ExternalId="s3cr3t-id")
+    assert answer["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/partner/xx"
 
 
 def test_tags_need_tag_session(gateway, dev, deployer) -> None:
-    gateway.repo.create_role("untagged", trust({"AWS": dev.arn}))
+    gateway.repo.create_role("untagged", trust(dev.arn))
     arn = f"arn:aws:iam::{ACCOUNT}:role/untagged"
     tags = [{"Key": "team", "Value": "blue"}]
     call = sts_of(gateway, dev).assume_role
@@ -143,18 +117,11 @@ def test_tags_need_tag_session(gateway, dev, deployer) -> None:
 
 
 def test_principal_tags_reach_policies(gateway, dev, root_s3) -> None:
-    gateway.repo.create_role("teams", trust({"AWS": dev.arn}, ("sts:AssumeRole", "sts:TagSession")))
-    team_policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
-                "Resource": "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*",
-            }
-        ],
-    }
-    gateway.repo.put_inline_policy("role", "teams", "team", json.dumps(team_policy))
+    gateway.repo.create_role("teams", trust(dev.arn, ("sts:AssumeRole", "sts:TagSession")))
+    team = allow(
+        ["s3:PutObject", "s3:GetObject"], "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*"
+    )
+    gateway.repo.put_inline_policy("role", "teams", "team", team)
     arn = f"arn:aws:iam::{ACCOUNT}:role/teams"
     answer = sts_of(gateway, dev).assume_role(
         RoleArn=arn, RoleSessionName="xx", Tags=[{"Key": "team", "Value": "blue"}]
@@ -171,7 +138,7 @@ def test_source_identity(gateway, dev, deployer) -> None:
         RoleArn=deployer, RoleSessionName="xx", SourceIdentity="dev-laptop"
     )
     assert answer["SourceIdentity"] == "dev-laptop"
-    gateway.repo.create_role("no-source", trust({"AWS": dev.arn}))
+    gateway.repo.create_role("no-source", trust(dev.arn))
     arn = f"arn:aws:iam::{ACCOUNT}:role/no-source"
     call = sts_of(gateway, dev).assume_role
     assert error_code(call, RoleArn=arn, RoleSessionName="xx", SourceIdentity="dev-laptop") == (
@@ -183,7 +150,7 @@ def test_role_chaining_is_limited_to_one_hour(gateway, dev, deployer) -> None:
     first = sts_of(gateway, dev).assume_role(
         RoleArn=deployer, RoleSessionName="first", DurationSeconds=7200
     )
-    chained_trust = trust({"AWS": f"arn:aws:iam::{ACCOUNT}:role/deployer"})
+    chained_trust = trust(f"arn:aws:iam::{ACCOUNT}:role/deployer")
     gateway.repo.create_role("second", chained_trust, max_session_duration=7200)
     gateway.repo.attach_policy("role", "second", READONLY)
     arn = f"arn:aws:iam::{ACCOUNT}:role/second"
@@ -207,7 +174,7 @@ def test_role_duration_bounds(gateway, dev, deployer) -> None:
 
 
 def test_without_role_the_session_inherits_the_users_policies(gateway, root_s3) -> None:
-    reader = make_user(gateway, "reader", managed=(READONLY,))
+    reader = make_user(gateway, "reader", managed=[READONLY])
     signed = raw_signed(gateway, reader, "AssumeRole")
     assert signed.status_code == 200, signed.text
     credentials = parse_credentials(signed.text)
@@ -218,7 +185,7 @@ def test_without_role_the_session_inherits_the_users_policies(gateway, root_s3) 
 
 
 def test_get_session_token(gateway, root_s3) -> None:
-    writer = make_user(gateway, "writer", managed=(READWRITE,))
+    writer = make_user(gateway, "writer", managed=[READWRITE])
     answer = sts_of(gateway, writer).get_session_token(DurationSeconds=900)
     credentials = answer["Credentials"]
     s3 = s3_with(gateway, credentials)

@@ -3,13 +3,12 @@ credentials used through boto3 S3 against the SeaweedFS peer."""
 
 from __future__ import annotations
 
-import json
-
 import botocore.exceptions
 import httpx
 import jwt
 import pytest
 
+from tests.iam_helpers import allow, web_identity_trust
 from tests.sts.conftest import (
     ACCOUNT,
     error_code,
@@ -22,35 +21,7 @@ from tests.sts.conftest import (
     web_identity,
 )
 
-HOME = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": "arn:aws:s3:::sts/home/${jwt:preferred_username}/*",
-        }
-    ],
-}
-
-
-def trust(provider, **conditions: str) -> str:
-    host_path = provider.issuer.split("://", 1)[1]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}"},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{host_path}:{k}": v for k, v in conditions.items()}
-                    },
-                }
-            ],
-        }
-    )
+HOME = allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::sts/home/${jwt:preferred_username}/*")
 
 
 # -- claim mode -------------------------------------------------------------------------
@@ -99,18 +70,7 @@ def test_caller_identity_of_temporary_credentials(gateway, oidc_provider) -> Non
 
 
 def test_session_policy_narrows_and_cannot_widen(gateway, oidc_provider, root_s3) -> None:
-    get_only = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
-        }
-    )
-    everything = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-        }
-    )
+    get_only, everything = allow("s3:GetObject"), allow("*")
     alice = web_identity(gateway, id_token(oidc_provider, "alice"), Policy=get_only)
     assert 0 < alice["PackedPolicySize"] <= 100
     s3 = s3_with(gateway, alice["Credentials"])
@@ -138,18 +98,7 @@ def test_malformed_and_oversized_session_policies(gateway, oidc_provider) -> Non
     # 2,000 characters that do not compress: over the packed limit.
     import secrets
 
-    noisy = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": [f"arn:aws:s3:::{secrets.token_hex(40)}" for _ in range(20)],
-                }
-            ],
-        }
-    )
+    noisy = allow("s3:GetObject", [f"arn:aws:s3:::{secrets.token_hex(40)}" for _ in range(20)])
     assert len(noisy) <= 2048
     assert error_code(web_identity, gateway, token, Policy=noisy) == "PackedPolicyTooLarge"
 
@@ -194,8 +143,10 @@ def test_minio_style_call_without_role_and_session_name(gateway, oidc_provider) 
 
 @pytest.fixture(scope="module")
 def home_role(gateway, oidc_provider) -> str:
-    gateway.repo.create_role("home", trust(oidc_provider, aud="iamgw"), max_session_duration=3600)
-    gateway.repo.put_inline_policy("role", "home", "home", json.dumps(HOME))
+    gateway.repo.create_role(
+        "home", web_identity_trust(oidc_provider, aud="iamgw"), max_session_duration=3600
+    )
+    gateway.repo.put_inline_policy("role", "home", "home", HOME)
     return f"arn:aws:iam::{ACCOUNT}:role/home"
 
 
@@ -221,7 +172,9 @@ def test_role_max_session_duration(gateway, oidc_provider, home_role) -> None:
 def test_trust_condition_on_sub(gateway, oidc_provider, root_s3) -> None:
     alice_token = id_token(oidc_provider, "alice")
     alice_sub = jwt.decode(alice_token, options={"verify_signature": False})["sub"]
-    gateway.repo.create_role("alice-only", trust(oidc_provider, sub=alice_sub, aud="iamgw"))
+    gateway.repo.create_role(
+        "alice-only", web_identity_trust(oidc_provider, sub=alice_sub, aud="iamgw")
+    )
     gateway.repo.attach_policy("role", "alice-only", f"arn:aws:iam::{ACCOUNT}:policy/readonly")
     arn = f"arn:aws:iam::{ACCOUNT}:role/alice-only"
     s3 = s3_with(gateway, web_identity(gateway, alice_token, RoleArn=arn)["Credentials"])
@@ -231,14 +184,14 @@ def test_trust_condition_on_sub(gateway, oidc_provider, root_s3) -> None:
 
 
 def test_trust_condition_on_audience(gateway, oidc_provider) -> None:
-    gateway.repo.create_role("other-aud", trust(oidc_provider, aud="someone-else"))
+    gateway.repo.create_role("other-aud", web_identity_trust(oidc_provider, aud="someone-else"))
     arn = f"arn:aws:iam::{ACCOUNT}:role/other-aud"
     token = id_token(oidc_provider, "alice")
     assert error_code(web_identity, gateway, token, RoleArn=arn) == "AccessDenied"
 
 
 def test_role_trusting_another_provider(gateway, oidc_provider, spare) -> None:
-    gateway.repo.create_role("spare-only", trust(spare, aud="iamgw"))
+    gateway.repo.create_role("spare-only", web_identity_trust(spare, aud="iamgw"))
     arn = f"arn:aws:iam::{ACCOUNT}:role/spare-only"
     token = id_token(oidc_provider, "alice")
     assert error_code(web_identity, gateway, token, RoleArn=arn) == "AccessDenied"
@@ -246,7 +199,7 @@ def test_role_trusting_another_provider(gateway, oidc_provider, spare) -> None:
 
 def test_metrics_count_issued_and_refused(gateway, oidc_provider) -> None:
     web_identity(gateway, id_token(oidc_provider, "alice"))
-    error_code(web_identity, gateway, "not-a-jwt")
+    assert error_code(web_identity, gateway, "not-a-jwt") == "InvalidIdentityToken"
     text = httpx.get(gateway.url + "/metrics").text
     assert 'iamgw_sts_credentials_issued_total{method="AssumeRoleWithWebIdentity"}' in text
     assert 'iamgw_sts_failures_total{reason="InvalidIdentityToken"}' in text
@@ -267,12 +220,7 @@ def test_boto_error_shape(gateway) -> None:
 
 
 def test_policy_and_policy_arns_must_each_allow(gateway, oidc_provider, root_s3) -> None:
-    put_only = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
-        }
-    )
+    put_only = allow("s3:PutObject")
     readonly = f"arn:aws:iam::{ACCOUNT}:policy/readonly"
     answer = web_identity(
         gateway, id_token(oidc_provider, "alice"), Policy=put_only, PolicyArns=[{"arn": readonly}]
@@ -283,26 +231,9 @@ def test_policy_and_policy_arns_must_each_allow(gateway, oidc_provider, root_s3)
 
 
 def test_session_tags_claim_in_role_mode(gateway, oidc_provider, root_s3) -> None:
-    host_path = oidc_provider.issuer.split("://", 1)[1]
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}"},
-        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
-    }
-    gateway.repo.create_role(
-        "tagged", json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
-    team = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "s3:PutObject",
-                "Resource": "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*",
-            }
-        ],
-    }
-    gateway.repo.put_inline_policy("role", "tagged", "team", json.dumps(team))
+    gateway.repo.create_role("tagged", web_identity_trust(oidc_provider, "sts:TagSession"))
+    team = allow("s3:PutObject", "arn:aws:s3:::sts/teams/${aws:PrincipalTag/team}/*")
+    gateway.repo.put_inline_policy("role", "tagged", "team", team)
     tags = {"principal_tags": {"team": ["green"]}, "transitive_tag_keys": ["team"]}
     token = forge(oidc_provider, **{"https://aws.amazon.com/tags": tags})
     answer = web_identity(gateway, token, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/tagged")
@@ -311,8 +242,7 @@ def test_session_tags_claim_in_role_mode(gateway, oidc_provider, root_s3) -> Non
     s3.put_object(Bucket="sts", Key="teams/green/x", Body=b"g")
     assert error_code(s3.put_object, Bucket="sts", Key="teams/red/x", Body=b"r") == ("AccessDenied")
     # Without sts:TagSession in the trust policy, tags are refused.
-    gateway.repo.create_role("untagged-web", json.dumps({"Version": "2012-10-17", "Statement": [
-        {**statement, "Action": "sts:AssumeRoleWithWebIdentity"}]}))  # fmt: skip
+    gateway.repo.create_role("untagged-web", web_identity_trust(oidc_provider))
     arn = f"arn:aws:iam::{ACCOUNT}:role/untagged-web"
     assert error_code(web_identity, gateway, token, RoleArn=arn) == "AccessDenied"
 
@@ -346,4 +276,4 @@ def test_expired_temporary_credentials(gateway, oidc_provider, monkeypatch) -> N
 
     later = time.time() + 901  # the gateway's clock, as session tokens see it
     monkeypatch.setattr("iamgw.identity.credentials.time", SimpleNamespace(time=lambda: later))
-    assert error_code(sts.get_caller_identity) == "ExpiredToken"
+    assert error_code(sts.get_caller_identity) == "ExpiredTokenException"  # Common Errors
