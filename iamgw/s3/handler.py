@@ -44,6 +44,7 @@ from iamgw.s3.operations import (
     copy_source,
     object_arn,
 )
+from iamgw.sigv4 import Headers
 
 _PRESIGN_PARAMS = {
     "x-amz-algorithm",
@@ -111,29 +112,8 @@ async def handle(request: Request) -> Response:
     if auth is not None:
         audit_fields(request).update(principal=identity.arn, access_key=auth.access_key)
 
-    params = [
-        (k, v)
-        for k, v in parse_qsl(raw_query, keep_blank_values=True)
-        if not (auth is not None and auth.presigned and k.lower() in _PRESIGN_PARAMS)
-    ]
-    query = dict(params)
-    if len(query) != len(params):
-        # The decision must be made on what the node will read: a repeated parameter
-        # (`versionId=a&versionId=`) can be read by the gateway and the node differently.
-        raise InvalidRequest("A query parameter may appear only once.")
-    try:
-        operation = classify(request.method, bucket, key, query, headers)
-    except AmbiguousOperation as exc:
-        raise InvalidRequest(f"The request is ambiguous: {exc}.") from None
-    except UnsupportedParameter as exc:
-        raise NotImplementedS3(f"The request is not supported: {exc}.") from None
-    except UnknownOperation:
-        raise NotImplementedS3(f"{request.method} on this resource is not supported.") from None
-    except BadParameter as exc:
-        raise InvalidArgument(str(exc)) from None
-    if operation.name not in FORWARDED and operation.name not in bucket_ops.GATEWAY_OPERATIONS:
-        raise NotImplementedS3(f"{operation.name} is not supported by iamgw's storage nodes.")
-
+    params = _parameters(raw_query, auth)
+    operation = _operation(request.method, bucket, key, dict(params), headers)
     context = request_context(request, auth, now)
     context.update(operation.context)
     await authorize(access, identity, operation, context, headers, audit_fields(request))
@@ -147,7 +127,6 @@ async def handle(request: Request) -> Response:
         return await bucket_ops.delete_objects(
             gateway, read_body, identity, operation, context, params, headers
         )
-
     body = await prepare_body(request, headers, auth, signing)
     try:
         response = await gateway.proxy.forward(
@@ -168,6 +147,39 @@ async def handle(request: Request) -> Response:
         # same name must not inherit what the deleted one allowed.
         await run_in_threadpool(gateway.repo.delete_bucket_policy, bucket)
     return response
+
+
+def _parameters(raw_query: str, auth: Any) -> list[tuple[str, str]]:
+    """The query's parameters as the node will read them, without a presigned URL's own."""
+    params = [
+        (k, v)
+        for k, v in parse_qsl(raw_query, keep_blank_values=True)
+        if not (auth is not None and auth.presigned and k.lower() in _PRESIGN_PARAMS)
+    ]
+    if len({k for k, _ in params}) != len(params):
+        # The decision must be made on what the node will read: a repeated parameter
+        # (`versionId=a&versionId=`) can be read by the gateway and the node differently.
+        raise InvalidRequest("A query parameter may appear only once.")
+    return params
+
+
+def _operation(
+    method: str, bucket: str | None, key: str | None, query: dict[str, str], headers: Headers
+) -> S3Operation:
+    """The operation of the request, if it is one the gateway forwards or answers."""
+    try:
+        operation = classify(method, bucket, key, query, headers)
+    except AmbiguousOperation as exc:
+        raise InvalidRequest(f"The request is ambiguous: {exc}.") from None
+    except UnsupportedParameter as exc:
+        raise NotImplementedS3(f"The request is not supported: {exc}.") from None
+    except UnknownOperation:
+        raise NotImplementedS3(f"{method} on this resource is not supported.") from None
+    except BadParameter as exc:
+        raise InvalidArgument(str(exc)) from None
+    if operation.name not in FORWARDED and operation.name not in bucket_ops.GATEWAY_OPERATIONS:
+        raise NotImplementedS3(f"{operation.name} is not supported by iamgw's storage nodes.")
+    return operation
 
 
 async def authorize(
