@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from tests.gateway_server import GatewayServer
+from tests.waiting import wait_until
 
 
 def audit_record(gateway: GatewayServer, request_id: str, timeout: float = 10) -> dict[str, Any]:
@@ -14,12 +14,10 @@ def audit_record(gateway: GatewayServer, request_id: str, timeout: float = 10) -
     (the auditor writes in batches: wait for it)."""
     assert request_id, "the answer carries no request id"
     path = gateway.settings.data_dir / "audit.log"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                event = json.loads(line)
-                if event.get("request_id") == request_id:
-                    return dict(event)
-        time.sleep(0.1)
-    raise AssertionError(f"request {request_id} is not in the audit log")
+
+    def find() -> dict[str, Any] | None:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        events = (json.loads(line) for line in lines)
+        return next((dict(e) for e in events if e.get("request_id") == request_id), None)
+
+    return wait_until(find, timeout, what=f"request {request_id} is in the audit log")

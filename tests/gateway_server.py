@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from iamgw.app import create_app
 from iamgw.config import Settings, load_settings
 from iamgw.http_server import BoundedHttpToolsProtocol
 from iamgw.store import MasterKey, Repository
+from tests.waiting import wait_until
 
 ROOT_KEY = "ROOTACCESSKEY0000001"
 ROOT_SECRET = "root-secret-key-for-tests-only"
@@ -103,15 +103,14 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+            return httpx.get(url + "/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("the gateway did not start")
+            return False
+
+    wait_until(healthy, 30, what="the gateway starts")
     key = MasterKey.load_or_create(data_dir / "master.key")
     repo = Repository.open(settings.store_url, key, settings.server.account_id)
     return GatewayServer(url, settings, repo, server, thread)

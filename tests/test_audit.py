@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.gateway_server import GatewayServer, start_gateway
+from tests.waiting import wait_until
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -54,13 +54,11 @@ def audited(seaweedfs, collector, tmp_path_factory) -> Iterator[GatewayServer]:
 
 
 def events(path: Path, count: int) -> list[dict]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def written() -> list[str] | None:
         lines = path.read_text().splitlines() if path.exists() else []
-        if len(lines) >= count:
-            return [json.loads(line) for line in lines]
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} audit events")
+        return lines if len(lines) >= count else None
+
+    return [json.loads(line) for line in wait_until(written, what=f"{count} audit events")]
 
 
 def test_allowed_and_denied_requests_are_audited(audited: GatewayServer, collector) -> None:
@@ -84,9 +82,7 @@ def test_allowed_and_denied_requests_are_audited(audited: GatewayServer, collect
     for secret in (audited.root_secret, "X-Amz-Signature", url.split("Signature=")[1]):
         assert secret not in text
     # The collector got the same events in Elasticsearch's _bulk format.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _Collector.received:
-        time.sleep(0.1)
+    wait_until(lambda: _Collector.received, what="the collector got a batch")
     bulk = b"".join(_Collector.received).decode().splitlines()
     assert bulk[0] == '{"index":{}}' and json.loads(bulk[1])["api"] == "s3"
 
@@ -97,7 +93,5 @@ def test_a_failing_collector_never_stalls_requests(audited: GatewayServer) -> No
     for i in range(20):  # every request succeeds while one collector keeps failing
         s3.put_object(Bucket="audited-2", Key=f"k{i}", Body=b"v")
     auditor = audited.server.config.app.state.gateway.auditor
-    deadline = time.monotonic() + 10
-    while auditor.dropped == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert auditor.dropped > 0  # the failing target's batches were counted as dropped
+    # The failing target's batches are counted as dropped.
+    wait_until(lambda: auditor.dropped > 0, what="the failing target's batches are dropped")

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from iamgw import cli
 from iamgw.s3 import embedded
+from tests.waiting import wait_until
 
 IAMGW = [sys.executable, "-m", "iamgw.cli"]
 
@@ -37,17 +37,15 @@ def pid_alive(pid: int) -> bool:
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> httpx.Response | None:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
         try:
             r = httpx.get(url + "/readyz", timeout=2)
-            if r.status_code == 200:
-                return r
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("gateway not ready in time")
+            return None
+        return r if r.status_code == 200 else None
+
+    return wait_until(ready, timeout, interval=0.1, what="the gateway is ready")
 
 
 def node_pid(data_dir: Path) -> int:
@@ -106,10 +104,7 @@ def test_embedded_default_starts_and_stops_cleanly(workdir: Path, gateway, sig) 
     assert proc.returncode == 0, err
     access_key = creds.split("access_key = ")[1].split()[0]
     assert access_key in out  # printed once, at the first start
-    deadline = time.monotonic() + 10
-    while pid_alive(weed) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not pid_alive(weed), "the embedded storage node outlived the gateway"
+    wait_until(lambda: not pid_alive(weed), what="the embedded storage node exits with the gateway")
 
 
 def test_second_start_reuses_credentials_and_does_not_print_them(workdir: Path) -> None:
@@ -128,10 +123,7 @@ def test_embedded_node_dies_with_a_killed_gateway(workdir: Path, gateway) -> Non
     weed = node_pid(workdir / "iamgw-data")
     proc.kill()  # no cleanup code runs: the kernel's parent-death signal must stop the node
     proc.wait()
-    deadline = time.monotonic() + 10
-    while pid_alive(weed) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not pid_alive(weed)
+    wait_until(lambda: not pid_alive(weed), what="the embedded storage node exits")
 
 
 def test_two_workers(workdir: Path) -> None:

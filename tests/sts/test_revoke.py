@@ -4,12 +4,13 @@ honoured on the gateway's next request."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
 from iamgw import cli
+from tests.iam_helpers import web_identity_trust
 from tests.sts.conftest import id_token, s3_with, web_identity
+from tests.waiting import next_whole_second
 
 
 @pytest.fixture
@@ -44,23 +45,22 @@ def test_revoke_one_session(gateway, oidc_provider, root_s3, revoke) -> None:
 
 
 def test_revoke_every_session_of_a_role(gateway, oidc_provider, root_s3, revoke) -> None:
-    gateway.repo.create_role("revocable", _trust(oidc_provider))
+    gateway.repo.create_role("revocable", web_identity_trust(oidc_provider))
     gateway.repo.attach_policy("role", "revocable", "arn:aws:iam::000000000000:policy/readonly")
     arn = "arn:aws:iam::000000000000:role/revocable"
     credentials = web_identity(gateway, id_token(oidc_provider, "bob"), RoleArn=arn)
     assert get(gateway, credentials["Credentials"]) == "ok"
     revoke("--user", arn)
     assert get(gateway, credentials["Credentials"]) == "InvalidToken"
-    time.sleep(1.1)  # a session issued after the revocation is not hit (second resolution)
+    next_whole_second()  # a session issued after the revocation (iat in whole seconds) is not hit
     fresh = web_identity(gateway, id_token(oidc_provider, "bob"), RoleArn=arn)
     assert get(gateway, fresh["Credentials"]) == "ok"
 
 
 def test_revoke_everything_before(gateway, oidc_provider, root_s3, revoke) -> None:
     old = web_identity(gateway, id_token(oidc_provider, "bob"))["Credentials"]
-    time.sleep(1.1)
-    cut = dt.datetime.now(dt.UTC).isoformat()
-    time.sleep(1.1)
+    # The cut is the next whole second: `old` was issued in an earlier one, `new` in it.
+    cut = dt.datetime.fromtimestamp(next_whole_second(), dt.UTC).isoformat()
     new = web_identity(gateway, id_token(oidc_provider, "bob"))["Credentials"]
     revoke("--before", cut)
     assert get(gateway, old) == "InvalidToken"
@@ -70,26 +70,6 @@ def test_revoke_everything_before(gateway, oidc_provider, root_s3, revoke) -> No
 def test_bad_time_is_a_clear_error(gateway, revoke, capsys) -> None:
     assert cli.main(["revoke", "--before", "yesterday"]) == 1
     assert "--before" in capsys.readouterr().err
-
-
-def _trust(provider) -> str:
-    import json
-
-    host_path = provider.issuer.split("://", 1)[1]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {
-                        "Federated": f"arn:aws:iam::000000000000:oidc-provider/{host_path}"
-                    },
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                }
-            ],
-        }
-    )
 
 
 def test_revoke_one_federated_user_by_subject(gateway, oidc_provider, root_s3, revoke) -> None:
