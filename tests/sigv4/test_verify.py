@@ -15,9 +15,10 @@ from iamgw.errors import (
     SignatureDoesNotMatch,
 )
 from iamgw.sigv4 import AuthInfo, SigningContext, parse_auth, signing_key, verify
-from tests.sigv4.sigv4_helpers import ENDPOINT, NOW, REGION, SK, Signed, boto_sign
+from tests.sigv4.sigv4_helpers import AMZ_NOW, ENDPOINT, NOW, REGION, SK, Signed, boto_sign
 
 URL = ENDPOINT + "/bucket/some%20key?tagging="
+SCOPE = "20261127/us-east-1/s3/aws4_request"
 
 
 def _header_request(**kw) -> Signed:  # type: ignore[no-untyped-def]
@@ -39,8 +40,8 @@ def _verify(signed: Signed, **kw) -> SigningContext:  # type: ignore[no-untyped-
 
 def test_valid_header_request() -> None:
     ctx = _verify(_header_request())
-    assert ctx.scope == "20261127/us-east-1/s3/aws4_request"
-    assert ctx.amz_date_str == "20261127T060000Z"
+    assert ctx.scope == SCOPE
+    assert ctx.amz_date_str == AMZ_NOW
     assert ctx.signing_key == signing_key(SK, "20261127", REGION, "s3")
 
 
@@ -102,7 +103,7 @@ def test_date_header_signed_by_botocore() -> None:
     signed = boto_sign("GET", URL, headers={"Date": "x"})  # botocore rewrites it to now
     auth = _auth(signed)
     assert "x-amz-date" not in signed.headers and auth.amz_date == NOW
-    verify(auth, SK, *signed.args(), now=NOW, region=REGION)
+    assert verify(auth, SK, *signed.args(), now=NOW, region=REGION).amz_date_str == AMZ_NOW
 
 
 @pytest.mark.parametrize("minutes", [-16, 16, 60 * 24])
@@ -114,7 +115,8 @@ def test_clock_skew(minutes: int) -> None:
 
 @pytest.mark.parametrize("minutes", [-14, 14])
 def test_within_skew(minutes: int) -> None:
-    _verify(_header_request(now=NOW + timedelta(minutes=minutes)))
+    when = NOW + timedelta(minutes=minutes)
+    assert _verify(_header_request(now=when)).amz_date_str == when.strftime("%Y%m%dT%H%M%SZ")
 
 
 def test_scope_date_differs_from_request_date() -> None:
@@ -158,8 +160,8 @@ def _presigned(method: str = "GET", expires: int = 3600, **kw) -> Signed:  # typ
 
 def test_presigned_valid_until_expiry() -> None:
     signed = _presigned(expires=600)
-    _verify(signed, now=NOW + timedelta(seconds=600))
-    _verify(signed, now=NOW - timedelta(minutes=14))  # client clock slightly ahead
+    assert _verify(signed, now=NOW + timedelta(seconds=600)).scope == SCOPE
+    assert _verify(signed, now=NOW - timedelta(minutes=14)).scope == SCOPE  # client clock ahead
 
 
 def test_presigned_after_expiry() -> None:
@@ -170,7 +172,7 @@ def test_presigned_after_expiry() -> None:
 
 def test_presigned_week_long_is_accepted_until_the_week_ends() -> None:
     signed = _presigned(expires=604800)
-    _verify(signed, now=NOW + timedelta(days=6, hours=23))
+    assert _verify(signed, now=NOW + timedelta(days=6, hours=23)).scope == SCOPE
     with pytest.raises(AccessDenied):
         _verify(signed, now=NOW + timedelta(days=7, seconds=1))
 
@@ -236,4 +238,4 @@ def test_presigned_wrong_region_is_a_query_error() -> None:
 
 
 def test_naive_now_is_utc() -> None:
-    _verify(_header_request(), now=NOW.replace(tzinfo=None))
+    assert _verify(_header_request(), now=NOW.replace(tzinfo=None)).amz_date_str == AMZ_NOW
