@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iamgw.policy import Policy, PolicyKind, parse_policy
+from iamgw.policy import MalformedPolicyDocument, Policy, PolicyKind, parse_policy, validate
 
 ACCOUNT = "123456789012"
 OTHER = "999999999999"
@@ -31,3 +31,19 @@ def policy(
     if version is not None:
         doc["Version"] = version
     return parse_policy(doc, kind, **kw)
+
+
+def parse_or_malformed(
+    document: Any, kind: PolicyKind | str = PolicyKind.IDENTITY
+) -> Policy | MalformedPolicyDocument:
+    """What `parse_policy` makes of `document`: the policy, or the only error it may raise
+    (anything else fails the test); `validate` reports the same either way."""
+    try:
+        parsed = parse_policy(document, kind)
+    except MalformedPolicyDocument as exc:
+        assert exc.code == "MalformedPolicyDocument"
+        assert [(e.path, e.message) for e in validate(document, kind)] == [(exc.path, exc.message)]
+        return exc
+    assert parsed.kind is PolicyKind(kind)
+    assert validate(document, kind) == []
+    return parsed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -10,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iamgw.policy import (
-    MalformedPolicyDocument,
     Outcome,
     PolicyKind,
     Request,
     evaluate,
     parse_policy,
 )
+from tests.policy.policy_helpers import parse_or_malformed
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -60,15 +59,13 @@ policy_like = st.recursive(
 @SETTINGS
 @given(doc=policy_like, kind=st.sampled_from(list(PolicyKind)), as_text=st.booleans())
 def test_parsing_never_crashes(doc: Any, kind: PolicyKind, as_text: bool) -> None:
-    with contextlib.suppress(MalformedPolicyDocument):
-        parse_policy(json.dumps(doc) if as_text else doc, kind)
+    parse_or_malformed(json.dumps(doc) if as_text else doc, kind)
 
 
 @SETTINGS
 @given(text=st.text(max_size=60))
 def test_parsing_arbitrary_text_never_crashes(text: str) -> None:
-    with contextlib.suppress(MalformedPolicyDocument):
-        parse_policy(text)
+    parse_or_malformed(text)
 
 
 SERVICES = ["s3", "ec2", "iam"]
