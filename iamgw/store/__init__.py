@@ -7,6 +7,7 @@ mappings and the deny-list of revoked sessions. Only this package imports
 SQLModel/SQLAlchemy.
 """
 
+from .base import new_id
 from .errors import (
     DeleteConflict,
     EntityAlreadyExists,
@@ -16,7 +17,9 @@ from .errors import (
     StoreError,
     StoreUnavailable,
 )
-from .repository import MAX_ACCESS_KEYS, MAX_POLICY_VERSIONS, Repository, new_id, new_secret_key
+from .keys import MAX_ACCESS_KEYS, new_secret_key
+from .policies import MAX_POLICY_VERSIONS
+from .repository import Repository
 from .secrets import MasterKey, SecretError, create_file_once
 
 __all__ = [
