@@ -28,14 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iamgw import authn, datadir, iam, s3, sts
 from iamgw.config import Settings, load_settings
-from iamgw.errors import (
-    AWSError,
-    InternalError,
-    NotImplementedS3,
-    QueryError,
-    QueryInternalError,
-    ServiceUnavailable,
-)
+from iamgw.errors import AWSError, InternalError, NotImplementedS3, ServiceUnavailable
 from iamgw.iam.canned import load_canned_policies
 from iamgw.identity import Access, SessionTokens
 from iamgw.ops import Metrics, healthz, readyz
@@ -49,8 +42,6 @@ from iamgw.store import MasterKey, Repository, StoreUnavailable
 log = logging.getLogger("iamgw")
 STS_VERSION = "2011-06-15"
 IAM_VERSION = "2010-05-08"
-STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
-IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 _OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 
@@ -126,17 +117,17 @@ async def dispatch(request: Request) -> Response:
         api, handler = await _route(request)
         response = await handler(request)
     except AWSError as exc:
-        response = error_response(request, _as_api_error(exc, api))
+        response = error_response(request, exc, api)
     except ClientDisconnect:
         # The client went away before its request was whole: nobody to answer.
         log.info("client disconnected during %s %s", request.method, request.url.path)
         response = Response(status_code=499)
     except StoreUnavailable:
         log.error("IAM store unavailable while answering %s %s", request.method, request.url.path)
-        response = error_response(request, _unavailable(api))
+        response = error_response(request, ServiceUnavailable(_STORE_UNAVAILABLE), api)
     except Exception:  # noqa: BLE001 - never a stack trace to a client; the log keeps it
         log.exception("internal error answering %s %s", request.method, request.url.path)
-        response = error_response(request, _internal(api))
+        response = error_response(request, InternalError(), api)
     elapsed = time.perf_counter() - started
     gateway.metrics.requests.labels(api, str(response.status_code)).inc()
     gateway.metrics.latency.labels(api).observe(elapsed)
@@ -199,56 +190,14 @@ async def _console_not_implemented(request: Request) -> Response:
     raise NotImplementedS3("The web console is not available in this version of iamgw.")
 
 
-# SigV4 failures of a Query request answer with the codes IAM and STS use.
-_QUERY_CODES = {
-    "InvalidAccessKeyId": (
-        "InvalidClientTokenId",
-        403,
-        "The security token included in the request is invalid.",
-    ),
-    "InvalidToken": (
-        "InvalidClientTokenId",
-        403,
-        "The security token included in the request is invalid.",
-    ),
-    "RequestTimeTooSkewed": (
-        "SignatureDoesNotMatch",
-        403,
-        "Signature expired: the request time is more than 15 minutes away from the server's time.",
-    ),
-}
+_STORE_UNAVAILABLE = "The IAM store is unavailable; try again."
 
 
-def _as_api_error(exc: AWSError, api: str) -> AWSError:
-    if api not in ("sts", "iam"):
-        return exc
-    if not isinstance(exc, QueryError):
-        code, status, message = _QUERY_CODES.get(exc.code, (exc.code, exc.status, exc.message))
-        converted = QueryError(message)
-        converted.code, converted.status = code, status  # type: ignore[misc]
-        converted.sender = status < 500  # type: ignore[misc]
-        exc = converted
-    exc.namespace = IAM_NS if api == "iam" else STS_NS  # type: ignore[misc]
-    return exc
-
-
-def _internal(api: str) -> AWSError:
-    if api in ("sts", "iam"):
-        return _as_api_error(QueryInternalError(), api)
-    return InternalError()
-
-
-def _unavailable(api: str) -> AWSError:
-    if api in ("sts", "iam"):
-        err = QueryInternalError("The IAM store is unavailable; try again.")
-        return _as_api_error(err, api)
-    return ServiceUnavailable("The IAM store is unavailable; try again.")
-
-
-def error_response(request: Request, exc: AWSError) -> Response:
+def error_response(request: Request, exc: AWSError, api: str) -> Response:
+    """`exc` in the form the route's `api` answers it (S3's for any but "iam" and "sts")."""
     request_id = request.scope.get("iamgw.request_id", "")
-    body = "" if request.method == "HEAD" else exc.to_xml(request_id)
-    response = Response(body, status_code=exc.status, media_type="application/xml")
+    body = "" if request.method == "HEAD" else exc.to_xml(api, request_id)
+    response = Response(body, status_code=exc.wire(api).status, media_type="application/xml")
     if _has_body(request):
         # The client may still be sending a body nobody will read: closing the
         # connection keeps its bytes from being taken for the next request.

@@ -63,7 +63,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "unknown client"
         log.warning("refused a request head over %d bytes from %s", MAX_HEAD_BYTES, client)
         request_id = secrets.token_hex(8).upper()
-        body = RequestHeaderSectionTooLarge().to_xml(request_id).encode()
+        body = RequestHeaderSectionTooLarge().to_xml("s3", request_id).encode()
         self.transport.write(
             b"HTTP/1.1 400 Bad Request\r\n"
             b"content-type: application/xml\r\n"

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw import authn
-from iamgw.errors import QueryRequestTooLarge, QueryValidationError, xml_text
+from iamgw.errors import RequestEntityTooLargeException, ValidationError, xml_text
 from iamgw.identity import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.sigv4 import length_value
@@ -53,7 +53,7 @@ async def query_params(request: Request) -> dict[str, str] | None:
     params: dict[str, str] = {}
     for name, value in pairs:
         if name in params:
-            raise QueryValidationError(f"The parameter {name[:64]} may appear only once.")
+            raise ValidationError(f"The parameter {name[:64]} may appear only once.")
         params[name] = value
     return params if "Action" in params else None
 
@@ -63,21 +63,21 @@ def _pairs(raw: bytes) -> list[tuple[str, str]]:
         text = raw.decode("utf-8")
         return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise QueryValidationError("The request parameters are not valid UTF-8.") from None
+        raise ValidationError("The request parameters are not valid UTF-8.") from None
 
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     length = length_value(declared) if declared is not None else None
     if declared is not None and length is None:
-        raise QueryValidationError("Content-Length is not a number.")
+        raise ValidationError("Content-Length is not a number.")
     if length is not None and length > MAX_BODY:
-        raise QueryRequestTooLarge()
+        raise RequestEntityTooLargeException()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:  # chunked: no length to refuse on, so count
-            raise QueryRequestTooLarge()
+            raise RequestEntityTooLargeException()
     return bytes(body)
 
 

@@ -7,14 +7,17 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from iamgw.errors import InvalidBucketName, QueryValidationError, xml_text
+from iamgw.errors import InvalidBucketName, ValidationError, xml_text
 from iamgw.queryapi import xml_element
 
 
 @pytest.mark.parametrize("text", ["\ud800", "a\x00b", "\x1b[31m", "\ufffe", "<&>", "ok ü"])
 def test_error_xml_is_well_formed_utf8(text: str) -> None:
-    for error in (InvalidBucketName(text, resource=text), QueryValidationError(text)):
-        body = error.to_xml("REQ").encode("utf-8")  # strict: raised on a surrogate before
+    for error, api in (
+        (InvalidBucketName(text, resource=text), "s3"),
+        (ValidationError(text), "iam"),
+    ):
+        body = error.to_xml(api, "REQ").encode("utf-8")  # strict: raised on a surrogate before
         root = ET.fromstring(body)
         message = next(e.text for e in root.iter() if e.tag.endswith("Message"))
         assert message == xml_text(text).replace("&lt;", "<").replace("&gt;", ">").replace(

@@ -20,14 +20,14 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw.errors import InvalidAction, xml_text
+from iamgw.errors import InvalidAction, MissingAuthenticationToken, xml_text
 from iamgw.identity import Identity, IdentityKind
 from iamgw.queryapi import authenticate, xml_element, xml_response
 from iamgw.store import StoreError, StoreUnavailable
 
 from . import account, attachments, groups, keys, oidc, policies, roles, simulate, users  # noqa: F401
 from .call import Call
-from .errors import IAM_NS, MissingAuthenticationToken, from_store
+from .errors import IAM_NS, from_store
 from .params import Params
 from .registry import ACTIONS, SummaryMap
 

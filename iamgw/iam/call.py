@@ -15,11 +15,11 @@ from typing import Any
 
 import anyio.from_thread
 
+from iamgw.errors import AccessDenied, ValidationError
 from iamgw.identity import Access, Identity, IdentityKind
 from iamgw.policy import Decision, Outcome
 from iamgw.store import NoSuchEntity, Repository
 
-from .errors import AccessDenied, ValidationError
 from .params import Params
 
 

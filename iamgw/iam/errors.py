@@ -1,30 +1,32 @@
-"""IAM errors, each carrying its wire code and HTTP status.
+"""IAM's own errors, each carrying its wire code and HTTP status.
 
 https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html and the
-"Errors" section of each action. The store's errors (`iamgw.store.StoreError`,
-each with the same `code`) and the policy library's `MalformedPolicyDocument`
-are converted where they enter the IAM layer (`from_store`, `from_policy`).
+"Errors" section of each action (botocore's iam model). The errors IAM shares with
+STS and S3 (AccessDenied, ValidationError, MalformedPolicyDocument,
+MissingAuthenticationToken, the SigV4 failures) are in `iamgw.errors`. The store's
+errors and the policy library's `MalformedPolicyDocument` are converted where they
+enter the IAM layer (`from_store`, `from_policy`).
 
     QueryError (iamgw.errors)
-     └── IAMError               <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
-          ├── EntityAlreadyExists, NoSuchEntity, DeleteConflict, LimitExceeded (409/404)
-          ├── MalformedPolicyDocument, InvalidInput, ValidationError (400)
-          └── AccessDenied, MissingAuthenticationToken (403)
+     └── IAMError      <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+          ├── EntityAlreadyExists, DeleteConflict, LimitExceeded   409
+          ├── NoSuchEntity                                         404
+          ├── InvalidInput                                         400
+          └── ServiceFailure                                       500
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from iamgw import policy, store
+from iamgw.errors import API, NAMESPACES, AWSError, MalformedPolicyDocument, QueryError
 
-from iamgw.errors import QueryError
-from iamgw.policy import MalformedPolicyDocument as PolicyDocumentError
-from iamgw.store import StoreError
-
-IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+IAM_NS = NAMESPACES[API.IAM]
 
 
 class IAMError(QueryError):
-    namespace: ClassVar[str] = IAM_NS
+    """An error only IAM answers."""
+
+    apis = frozenset({API.IAM})
 
 
 class EntityAlreadyExists(IAMError):
@@ -47,61 +49,35 @@ class LimitExceeded(IAMError):
     status = 409
 
 
-class MalformedPolicyDocument(IAMError):
-    code = "MalformedPolicyDocument"
-    status = 400
-
-
 class InvalidInput(IAMError):
     code = "InvalidInput"
     status = 400
 
 
-class ValidationError(IAMError):
-    code = "ValidationError"
-    status = 400
-
-
-class AccessDenied(IAMError):
-    code = "AccessDenied"
-    status = 403
-    default_message = "Access Denied"
-
-
-class MissingAuthenticationToken(IAMError):
-    code = "MissingAuthenticationToken"
-    status = 403
-    default_message = "Request is missing Authentication Token"
-
-
 class ServiceFailure(IAMError):
     code = "ServiceFailure"
     status = 500
-    sender = False
 
 
-_BY_CODE: dict[str, type[IAMError]] = {
-    cls.code: cls
-    for cls in (
-        EntityAlreadyExists,
-        NoSuchEntity,
-        DeleteConflict,
-        LimitExceeded,
-        InvalidInput,
-        ServiceFailure,
-    )
+_FROM_STORE: dict[type[store.StoreError], type[IAMError]] = {
+    store.EntityAlreadyExists: EntityAlreadyExists,
+    store.NoSuchEntity: NoSuchEntity,
+    store.DeleteConflict: DeleteConflict,
+    store.LimitExceeded: LimitExceeded,
+    store.InvalidInput: InvalidInput,
 }
 
 
-def from_store(exc: StoreError) -> IAMError:
-    """The IAM error of a store error (same code, same message)."""
-    return _BY_CODE.get(exc.code, ServiceFailure)(str(exc) or None)
+def from_store(exc: store.StoreError) -> IAMError:
+    """The IAM error of a store error (the same name, the same message)."""
+    cls = next((v for k, v in _FROM_STORE.items() if isinstance(exc, k)), ServiceFailure)
+    return cls(str(exc) or None)
 
 
-def from_policy(exc: PolicyDocumentError) -> IAMError:
+def from_policy(exc: policy.MalformedPolicyDocument) -> AWSError:
     """IAM's MalformedPolicyDocument, with the JSON path of the fault when there is one;
     a document over its size quota is LimitExceeded, as IAM answers it."""
-    if exc.message.startswith("Cannot exceed quota"):
+    if isinstance(exc, policy.PolicySizeExceeded):
         return LimitExceeded(exc.message)
     where = f" (at {exc.path})" if exc.path else ""
     return MalformedPolicyDocument(f"{exc.message}{where}")

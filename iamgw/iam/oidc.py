@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from iamgw.errors import ValidationError
+
 from . import shapes
 from .call import Call
-from .errors import InvalidInput, LimitExceeded, ValidationError
+from .errors import InvalidInput, LimitExceeded
 from .params import THUMBPRINT, paginate
 from .registry import action, tag_context
 

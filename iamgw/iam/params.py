@@ -15,7 +15,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .errors import InvalidInput, ValidationError
+from iamgw.errors import ValidationError
+
+from .errors import InvalidInput
 
 T = TypeVar("T")
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iamgw.policy import MalformedPolicyDocument as PolicyDocumentError
-from iamgw.policy import PolicyKind, parse_policy
+from iamgw.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 
 from . import shapes
 from .call import Call
@@ -26,7 +25,7 @@ def check_document(
     """The document if IAM would accept it; MalformedPolicyDocument (with the path) if not."""
     try:
         parse_policy(text, kind, max_size=max_size)
-    except PolicyDocumentError as exc:
+    except MalformedPolicyDocument as exc:
         raise from_policy(exc) from None
     return text
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from iamgw.policy import Decision, Outcome, Policy, PolicyKind, Request, evaluate, parse_policy
-from iamgw.policy import MalformedPolicyDocument as PolicyDocumentError
+from iamgw.policy import (
+    Decision,
+    MalformedPolicyDocument,
+    Outcome,
+    Policy,
+    PolicyKind,
+    Request,
+    evaluate,
+    parse_policy,
+)
 
 from .call import Call
 from .errors import InvalidInput, from_policy
@@ -39,7 +47,7 @@ def _parse(text: str, kind: PolicyKind, name: str) -> Policy:
     try:
         # Simulators ignore a Principal where the kind has none (strict=False).
         return parse_policy(text, kind, name=name, strict=kind in (PolicyKind.RESOURCE,))
-    except PolicyDocumentError as exc:
+    except MalformedPolicyDocument as exc:
         raise from_policy(exc) from None
 
 

@@ -14,6 +14,7 @@ secret -> `verify` (-> `SigningContext`) -> body: `PayloadVerifier` for a SHA-25
 `ChunkedDecoder` for STREAMING-*. Upstream: `sign_request`.
 """
 
+from iamgw.errors import BadDigest
 from iamgw.sigv4.canonical import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -23,7 +24,6 @@ from iamgw.sigv4.canonical import (
     credential_scope,
     string_to_sign,
 )
-from iamgw.sigv4.errors import BadDigest
 from iamgw.sigv4.headers import Headers, header_map, length_value
 from iamgw.sigv4.parse import AuthInfo, parse_amz_date, parse_auth
 from iamgw.sigv4.payload import (

@@ -26,9 +26,14 @@ import zlib
 from collections.abc import Mapping
 from typing import Protocol
 
-from iamgw.errors import IncompleteBody, InvalidArgument, InvalidDigest, SignatureDoesNotMatch
+from iamgw.errors import (
+    BadDigest,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidDigest,
+    SignatureDoesNotMatch,
+)
 from iamgw.sigv4.canonical import EMPTY_SHA256
-from iamgw.sigv4.errors import BadDigest
 from iamgw.sigv4.headers import length_value
 from iamgw.sigv4.payload import PayloadMode, payload_mode
 from iamgw.sigv4.signing import SigningContext, signature

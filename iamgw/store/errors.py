@@ -1,4 +1,5 @@
-"""Store errors, each carrying the IAM error code the API layer answers with.
+"""Store errors. The IAM layer answers each with the IAM error of the same name
+(`iamgw.iam.errors.from_store`); `StoreUnavailable` is the gateway's ServiceUnavailable.
 
 SQLAlchemy's exceptions are converted where they enter (`raise ... from exc`),
 so nothing above the store sees a database driver's error type.
@@ -6,39 +7,30 @@ so nothing above the store sees a database driver's error type.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 
 class StoreError(Exception):
-    code: ClassVar[str] = "ServiceFailure"
-    status: ClassVar[int] = 500
+    pass
 
 
 class StoreUnavailable(StoreError):
-    code = "ServiceFailure"
-    status = 503
+    pass
 
 
 class EntityAlreadyExists(StoreError):
-    code = "EntityAlreadyExists"
-    status = 409
+    pass
 
 
 class NoSuchEntity(StoreError):
-    code = "NoSuchEntity"
-    status = 404
+    pass
 
 
 class DeleteConflict(StoreError):
-    code = "DeleteConflict"
-    status = 409
+    pass
 
 
 class LimitExceeded(StoreError):
-    code = "LimitExceeded"
-    status = 409
+    pass
 
 
 class InvalidInput(StoreError):
-    code = "InvalidInput"
-    status = 400
+    pass

@@ -17,10 +17,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw.errors import AccessDenied, ValidationError
 from iamgw.identity import Identity, IdentityKind, SessionClaims
 
 from .caller import signed_caller
-from .errors import AccessDenied, InvalidParameterValue, ValidationError
+from .errors import InvalidParameterValue
 from .response import answer
 from .roles import RoleInfo, find_role, trust_allows
 from .session import (

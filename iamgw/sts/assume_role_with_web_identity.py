@@ -13,9 +13,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw.errors import ValidationError
 from iamgw.identity.oidc import Provider
 
-from .errors import ValidationError
 from .federation import (
     Catalog,
     Federated,

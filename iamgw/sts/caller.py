@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from iamgw.errors import MissingAuthenticationToken
 from iamgw.identity import Identity
 from iamgw.queryapi import authenticate
-
-from .errors import MissingAuthenticationToken
 
 
 async def signed_caller(request: Request) -> Identity:

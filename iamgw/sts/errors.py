@@ -1,29 +1,29 @@
-"""STS errors, each with its wire code and HTTP status (STS API Reference, "Common Errors"
-and each action's "Errors" section).
+"""STS's own errors, each with its wire code and HTTP status (STS API Reference, "Common
+Errors" and each action's "Errors" section; botocore's sts model). The errors STS shares
+with IAM and S3 (AccessDenied, ValidationError, MalformedPolicyDocument,
+MissingAuthenticationToken, the SigV4 failures) are in `iamgw.errors`; the policy
+library's `MalformedPolicyDocument` is converted where it enters (`from_policy`).
 
     QueryError (iamgw.errors)
      └── STSError
           ├── InvalidIdentityToken      400  the web identity token cannot be trusted
           ├── ExpiredTokenException     400  ... or its time is over
-          ├── IDPRejectedClaim          403  a claim the role or the provider needs is refused
           ├── IDPCommunicationError     400  the provider's keys cannot be fetched
-          ├── AccessDenied              403  trust policy, root, session rules
-          ├── MalformedPolicyDocument   400  the session policy is not a valid policy
           ├── PackedPolicyTooLarge      400  session policies and tags exceed the packed limit
-          ├── ValidationError           400  a parameter outside its bounds
           ├── MissingParameter          400
-          ├── InvalidParameterValue     400
-          ├── MissingAuthenticationToken 403  an action that needs SigV4 was not signed
-          └── RegionDisabled            403
+          └── InvalidParameterValue     400
 """
 
 from __future__ import annotations
 
-from iamgw.errors import QueryError
+from iamgw import policy
+from iamgw.errors import API, MalformedPolicyDocument, QueryError
 
 
 class STSError(QueryError):
-    """An error of an STS action."""
+    """An error only STS answers."""
+
+    apis = frozenset({API.STS})
 
 
 class InvalidIdentityToken(STSError):
@@ -38,39 +38,16 @@ class ExpiredTokenException(STSError):
     default_message = "Token expired."
 
 
-class IDPRejectedClaim(STSError):
-    code = "IDPRejectedClaim"
-    status = 403
-    default_message = "The identity provider rejected a claim of the token."
-
-
 class IDPCommunicationError(STSError):
     code = "IDPCommunicationError"
     status = 400
     default_message = "The identity provider could not be reached; try again."
 
 
-class AccessDenied(STSError):
-    code = "AccessDenied"
-    status = 403
-    default_message = "Access denied."
-
-
-class MalformedPolicyDocument(STSError):
-    code = "MalformedPolicyDocument"
-    status = 400
-    default_message = "The policy document is malformed."
-
-
 class PackedPolicyTooLarge(STSError):
     code = "PackedPolicyTooLarge"
     status = 400
     default_message = "The session policies and tags exceed the packed size limit."
-
-
-class ValidationError(STSError):
-    code = "ValidationError"
-    status = 400
 
 
 class MissingParameter(STSError):
@@ -83,13 +60,6 @@ class InvalidParameterValue(STSError):
     status = 400
 
 
-class MissingAuthenticationToken(STSError):
-    code = "MissingAuthenticationToken"
-    status = 403
-    default_message = "Request is missing Authentication Token"
-
-
-class RegionDisabled(STSError):
-    code = "RegionDisabled"
-    status = 403
-    default_message = "STS is not activated in the requested region."
+def from_policy(exc: policy.MalformedPolicyDocument) -> MalformedPolicyDocument:
+    """STS's MalformedPolicyDocument for a session policy the library refuses."""
+    return MalformedPolicyDocument(str(exc))

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from iamgw.config import Settings
+from iamgw.errors import AccessDenied
 from iamgw.identity.oidc import (
     InvalidToken,
     OidcVerifier,
@@ -280,11 +281,11 @@ async def federate(
             context["aws:TagKeys"] = list(tags)
         decision = trust_allows(role, action, provider.arn, context)
         if decision is None or not decision.allowed:
-            raise errors.AccessDenied(f"Not authorized to perform {action}")
+            raise AccessDenied(f"Not authorized to perform {action}")
         if tags:
             tagging = trust_allows(role, "sts:TagSession", provider.arn, context)
             if tagging is None or not tagging.allowed:
-                raise errors.AccessDenied("Not authorized to perform sts:TagSession")
+                raise AccessDenied("Not authorized to perform sts:TagSession")
         grant = Grant(
             arn=role.session_arn(account, session),
             typ="AssumedRole",
@@ -306,12 +307,12 @@ async def federate(
         else:
             names = await run_in_threadpool(_existing, repo, names)
         if not names:
-            raise errors.AccessDenied(
+            raise AccessDenied(
                 f"Not authorized to perform {action}: the token's "
                 f"{provider.claim_prefix + provider.claim_name} claim names no policy."
             )
     else:
-        raise errors.AccessDenied(
+        raise AccessDenied(
             f"Not authorized to perform {action}: RoleArn names no role of this account."
         )
     role_name = provider.name

@@ -10,10 +10,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw.errors import AccessDenied
 from iamgw.identity import IdentityKind
 
 from .caller import signed_caller
-from .errors import AccessDenied
 from .response import answer
 from .session import Grant, duration, issue
 

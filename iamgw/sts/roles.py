@@ -12,8 +12,14 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from iamgw.identity import Access, Identity
-from iamgw.policy import Decision, PolicyKind, Request, evaluate, parse_policy
-from iamgw.policy import MalformedPolicyDocument as PolicyFault
+from iamgw.policy import (
+    Decision,
+    MalformedPolicyDocument,
+    PolicyKind,
+    Request,
+    evaluate,
+    parse_policy,
+)
 from iamgw.store import NoSuchEntity, Repository
 
 log = logging.getLogger("iamgw.sts")
@@ -91,7 +97,7 @@ def trust_allows(
     None when the stored trust policy is not valid any more (nothing is trusted)."""
     try:
         trust = parse_policy(role.trust_policy, PolicyKind.TRUST, name=f"trust:{role.name}")
-    except PolicyFault as exc:
+    except MalformedPolicyDocument as exc:
         log.error("trust policy of role %s is not valid and trusts nobody: %s", role.name, exc)
         return None
     request = Request(action, role.arn, principal, context)

@@ -19,23 +19,17 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from iamgw.errors import ValidationError
 from iamgw.identity.credentials import (
     SessionClaims,
     SessionTokens,
     new_access_key_id,
     new_secret_key,
 )
-from iamgw.policy import MalformedPolicyDocument as PolicyFault
-from iamgw.policy import PolicyKind, parse_policy
+from iamgw.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from iamgw.store import NoSuchEntity, Repository
 
-from .errors import (
-    InvalidParameterValue,
-    MalformedPolicyDocument,
-    MissingParameter,
-    PackedPolicyTooLarge,
-    ValidationError,
-)
+from .errors import InvalidParameterValue, MissingParameter, PackedPolicyTooLarge, from_policy
 
 SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 _INDEX = re.compile(r"[1-9][0-9]{0,8}")
@@ -143,8 +137,8 @@ async def session_policies(params: dict[str, str], repo: Repository) -> SessionP
             )
         try:
             parse_policy(raw, PolicyKind.SESSION)
-        except PolicyFault as exc:
-            raise MalformedPolicyDocument(str(exc)) from None
+        except MalformedPolicyDocument as exc:
+            raise from_policy(exc) from None
         document = json.dumps(json.loads(raw), separators=(",", ":"))
     arns = [m.get("arn", "") for m in members(params, "PolicyArns")]
     if len(arns) > MAX_POLICY_ARNS:
