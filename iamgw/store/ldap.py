@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, or_
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from .base import RepositoryBase
@@ -31,17 +31,6 @@ class LdapMappings(RepositoryBase):
                             account_id=self.account_id, dn_type=dn_type, dn=key, policy_name=name
                         )
                     )
-
-    def detach_ldap_policies(self, dn_type: str, dn: str, policy_names: Iterable[str]) -> None:
-        with self._write() as s:
-            s.exec(
-                delete(LdapPolicyMapping).where(
-                    LdapPolicyMapping.account_id == self.account_id,
-                    LdapPolicyMapping.dn_type == dn_type,
-                    LdapPolicyMapping.dn == normalise_dn(dn),
-                    col(LdapPolicyMapping.policy_name).in_(list(policy_names)),
-                )
-            )
 
     def ldap_policies(self, user_dn: str, group_dns: Iterable[str] = ()) -> list[str]:
         """Policy names mapped to the user's DN or any of its groups' DNs."""
