@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -114,3 +117,16 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
     key = MasterKey.load_or_create(data_dir / "master.key")
     repo = Repository.open(settings.store_url, key, settings.server.account_id)
     return GatewayServer(url, settings, repo, server, thread)
+
+
+@contextlib.contextmanager
+def running_gateway(
+    data_dir: Path, node: Any, extra_env: dict[str, str] | None = None
+) -> Iterator[GatewayServer]:
+    """A gateway in front of the storage `node` (a `SeaweedNode`) for the `with` block:
+    what most gateway fixtures yield."""
+    server = start_gateway(data_dir, [(node.endpoint, node.access_key, node.secret_key)], extra_env)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from iamgw.iam import ACTIONS as IAM_ACTIONS
 from iamgw.s3.operations import RULES
 from iamgw.sts import ACTIONS as STS_ACTIONS
+from tests.policy.policy_helpers import STATEMENT_ELEMENTS
 
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "PROPFIND"]
 methods = st.one_of(st.sampled_from(["GET", "HEAD"]), st.sampled_from(METHODS))
@@ -248,20 +249,7 @@ _json = st.recursive(
     max_leaves=12,
 )
 _statement = st.dictionaries(
-    st.sampled_from(
-        [
-            "Sid",
-            "Effect",
-            "Action",
-            "NotAction",
-            "Resource",
-            "NotResource",
-            "Principal",
-            "NotPrincipal",
-            "Condition",
-            "Extra",
-        ]
-    ),
+    st.sampled_from([*STATEMENT_ELEMENTS, "Extra"]),
     st.one_of(
         _json,
         st.sampled_from(

@@ -107,15 +107,18 @@ def _signed(
     return wire, [(n, str(v)) for n, v in request.headers.items()]
 
 
+# Any request line, headers and body, as a client or an attacker could send them.
+RAW_REQUEST = {"method": fs.methods, "path": fs.raw_paths, "query": fs.raw_queries,
+               "headers": fs.headers, "body": fs.bodies}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def baseline(target: FuzzTarget):
     return {"rss": _rss_mib(), "node": target.node_state(), "generation": target.generation()}
 
 
 @FUZZ
-@given(
-    method=fs.methods, path=fs.raw_paths, query=fs.raw_queries, headers=fs.headers, body=fs.bodies
-)
+@given(**RAW_REQUEST)
 def test_unsigned_and_forged_requests_change_nothing(
     target, baseline, method, path, query, headers, body
 ) -> None:
@@ -125,9 +128,7 @@ def test_unsigned_and_forged_requests_change_nothing(
 
 
 @FUZZ
-@given(
-    method=fs.methods, path=fs.raw_paths, query=fs.raw_queries, headers=fs.headers, body=fs.bodies
-)
+@given(**RAW_REQUEST)
 def test_signed_requests_of_a_reader_change_nothing(
     target, baseline, method, path, query, headers, body
 ) -> None:

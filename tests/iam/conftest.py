@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from iamgw.iam import IAM_NS
-from tests.gateway_server import GatewayServer, aws_env, start_gateway
+from tests.gateway_server import GatewayServer, aws_env, running_gateway
 from tests.iam_helpers import ACCOUNT, Keys
 from tests.postgres import pg_schema_url
 
@@ -34,13 +34,8 @@ def gw(request: pytest.FixtureRequest, seaweedfs, tmp_path_factory) -> Iterator[
     extra = {}
     if request.param == "postgresql":
         extra["IAMGW_STORE_URL"] = pg_schema_url(request.getfixturevalue("pg_database"))
-    server = start_gateway(
-        tmp_path_factory.mktemp(f"iam-{request.param}"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-        extra,
-    )
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp(f"iam-{request.param}"), seaweedfs, extra) as gw:
+        yield gw
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,15 @@ from tests.iam.conftest import client_for
 from tests.iam_helpers import allow, make_user
 
 
+def outcome(gw, operation: str, **params: str) -> str:
+    """'ok', or the error code of root's IAM `operation`, on a client of its own."""
+    try:
+        getattr(gw.client("iam"), operation)(**params)
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return "ok"
+
+
 def test_parallel_create_user_and_attach(gw, iam) -> None:
     arn = iam.create_policy(PolicyName="q-shared", PolicyDocument=allow("s3:GetObject"))["Policy"][
         "Arn"
@@ -34,30 +43,17 @@ def test_parallel_create_user_and_attach(gw, iam) -> None:
 
 def test_parallel_key_creation_holds_the_quota(gw, iam) -> None:
     iam.create_user(UserName="q-keys")
-
-    def create(_: int) -> str:
-        try:
-            gw.client("iam").create_access_key(UserName="q-keys")
-            return "ok"
-        except ClientError as exc:
-            return exc.response["Error"]["Code"]
-
     with ThreadPoolExecutor(8) as pool:
-        outcomes = sorted(pool.map(create, range(8)))
+        outcomes = sorted(pool.map(lambda _: outcome(gw, "create_access_key", UserName="q-keys"),
+                                   range(8)))  # fmt: skip
     assert outcomes == ["LimitExceeded"] * 6 + ["ok"] * 2
     assert len(iam.list_access_keys(UserName="q-keys")["AccessKeyMetadata"]) == 2
 
 
 def test_parallel_same_name_creates_one(gw, iam) -> None:
-    def create(_: int) -> str:
-        try:
-            gw.client("iam").create_group(GroupName="q-race")
-            return "ok"
-        except ClientError as exc:
-            return exc.response["Error"]["Code"]
-
     with ThreadPoolExecutor(10) as pool:
-        outcomes = sorted(pool.map(create, range(10)))
+        outcomes = sorted(pool.map(lambda _: outcome(gw, "create_group", GroupName="q-race"),
+                                   range(10)))  # fmt: skip
     assert outcomes == ["EntityAlreadyExists"] * 9 + ["ok"]
 
 

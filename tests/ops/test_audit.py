@@ -12,7 +12,7 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, running_gateway
 from tests.waiting import wait_until
 
 
@@ -44,13 +44,8 @@ def audited(seaweedfs, collector, tmp_path_factory) -> Iterator[GatewayServer]:
     targets = json.dumps(
         [f"file:{data / 'audit.log'}", f"{collector}/logs/_bulk", f"{collector}/fail"]
     )
-    server = start_gateway(
-        data,
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-        {"IAMGW_AUDIT_TARGETS": targets},
-    )
-    yield server
-    server.stop()
+    with running_gateway(data, seaweedfs, {"IAMGW_AUDIT_TARGETS": targets}) as server:
+        yield server
 
 
 def events(path: Path, count: int) -> list[dict]:

@@ -6,6 +6,9 @@ from typing import Any
 
 from iamgw.policy import MalformedPolicyDocument, Policy, PolicyKind, parse_policy, validate
 
+# The elements a statement may hold (IAM JSON policy element reference).
+STATEMENT_ELEMENTS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource",
+                      "Principal", "NotPrincipal", "Condition")  # fmt: skip
 ACCOUNT = "123456789012"
 OTHER = "999999999999"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"

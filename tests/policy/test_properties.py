@@ -15,7 +15,7 @@ from iamgw.policy import (
     evaluate,
     parse_policy,
 )
-from tests.policy.policy_helpers import parse_or_malformed
+from tests.policy.policy_helpers import STATEMENT_ELEMENTS, parse_or_malformed
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -30,15 +30,7 @@ ELEMENTS = [
     "Version",
     "Id",
     "Statement",
-    "Sid",
-    "Effect",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Principal",
-    "NotPrincipal",
-    "Condition",
+    *STATEMENT_ELEMENTS,
     "StringEquals",
     "AWS",
     "ForAllValues:StringLike",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, running_gateway
 from tests.iam_helpers import Keys, make_user
 
 READONLY = "arn:aws:iam::000000000000:policy/readonly"
@@ -35,12 +35,8 @@ HOME_POLICY = {
 
 @pytest.fixture(scope="session")
 def gateway(seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
-    server = start_gateway(
-        tmp_path_factory.mktemp("gateway"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-    )
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp("gateway"), seaweedfs) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, running_gateway
 from tests.iam_helpers import make_user
 from tests.postgres import pg_schema_url
 from tests.s3.conftest import READONLY
@@ -65,10 +65,8 @@ def test_allowed_reads_are_not_denied_during_iam_writes(gateway) -> None:
 @pytest.fixture(scope="module")
 def pg_gateway(seaweedfs, pg_database, tmp_path_factory) -> Iterator[GatewayServer]:
     env = {"IAMGW_STORE_URL": pg_schema_url(pg_database)}
-    node = [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)]
-    server = start_gateway(tmp_path_factory.mktemp("pg-snapshot"), node, env)
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp("pg-snapshot"), seaweedfs, env) as server:
+        yield server
 
 
 def test_allowed_reads_are_not_denied_during_iam_writes_on_postgresql(pg_gateway) -> None:

@@ -20,7 +20,7 @@ import jwt
 import pytest
 from botocore.config import Config
 
-from tests.gateway_server import GatewayServer, free_port, start_gateway
+from tests.gateway_server import GatewayServer, free_port, running_gateway
 from tests.iam_helpers import ACCOUNT
 from tests.peers import OidcProvider, start_oidc_provider
 
@@ -38,24 +38,18 @@ def spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
 @pytest.fixture(scope="session")
 def gateway(seaweedfs, oidc_provider, spare, tmp_path_factory) -> Iterator[GatewayServer]:
     env = {
-        "IAMGW_OIDC_0_NAME": "keycloak",
-        "IAMGW_OIDC_0_ISSUER": oidc_provider.issuer,
-        "IAMGW_OIDC_0_CLIENT_ID": "iamgw",
-        "IAMGW_OIDC_0_CLAIM_NAME": "policy",
-        "IAMGW_OIDC_1_NAME": "spare",
-        "IAMGW_OIDC_1_ISSUER": spare.issuer,
-        "IAMGW_OIDC_1_CLIENT_ID": "iamgw",
-        "IAMGW_OIDC_2_NAME": "dead",
-        "IAMGW_OIDC_2_ISSUER": DEAD_ISSUER,
-        "IAMGW_OIDC_2_CLIENT_ID": "iamgw",
+        **oidc_env(0, "keycloak", oidc_provider.issuer, claim_name="policy"),
+        **oidc_env(1, "spare", spare.issuer),
+        **oidc_env(2, "dead", DEAD_ISSUER),
     }
-    server = start_gateway(
-        tmp_path_factory.mktemp("sts-gateway"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-        env,
-    )
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp("sts-gateway"), seaweedfs, env) as server:
+        yield server
+
+
+def oidc_env(index: int, name: str, issuer: str, **settings: str) -> dict[str, str]:
+    """The environment of `[[oidc]]` number `index` (client id iamgw, more `settings`)."""
+    env = {"name": name, "issuer": issuer, "client_id": "iamgw", **settings}
+    return {f"IAMGW_OIDC_{index}_{key.upper()}": value for key, value in env.items()}
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +72,16 @@ def sts_client(gateway: GatewayServer, **keys: Any):
             config=Config(retries={"max_attempts": 1}),
         )
     return gateway.client("sts", **keys)
+
+
+def sts_from(gateway: GatewayServer, credentials: dict[str, Any]):
+    """An STS client signing with temporary `credentials`."""
+    return sts_client(
+        gateway,
+        key=credentials["AccessKeyId"],
+        secret=credentials["SecretAccessKey"],
+        token=credentials["SessionToken"],
+    )
 
 
 def s3_with(gateway: GatewayServer, credentials: dict[str, Any]):

@@ -8,7 +8,15 @@ import datetime as dt
 import pytest
 
 from tests.iam_helpers import Keys, allow, make_user, trust
-from tests.sts.conftest import ACCOUNT, error_code, raw_call, raw_code, s3_with, sts_client
+from tests.sts.conftest import (
+    ACCOUNT,
+    error_code,
+    raw_call,
+    raw_code,
+    s3_with,
+    sts_client,
+    sts_from,
+)
 
 READONLY = f"arn:aws:iam::{ACCOUNT}:policy/readonly"
 READWRITE = f"arn:aws:iam::{ACCOUNT}:policy/readwrite"
@@ -16,15 +24,6 @@ READWRITE = f"arn:aws:iam::{ACCOUNT}:policy/readwrite"
 
 def sts_of(gateway, keys: Keys):
     return sts_client(gateway, key=keys.key, secret=keys.secret)
-
-
-def sts_from(gateway, credentials: dict):
-    return sts_client(
-        gateway,
-        key=credentials["AccessKeyId"],
-        secret=credentials["SecretAccessKey"],
-        token=credentials["SessionToken"],
-    )
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway_server import GatewayServer, start_gateway
-from tests.sts.conftest import error_code, id_token, s3_with, web_identity
+from tests.gateway_server import GatewayServer, running_gateway
+from tests.sts.conftest import error_code, id_token, oidc_env, s3_with, web_identity
 
 
 @pytest.fixture(scope="module")
 def replica(gateway, seaweedfs, oidc_provider) -> Iterator[GatewayServer]:
-    env = {
-        "IAMGW_OIDC_0_NAME": "keycloak",
-        "IAMGW_OIDC_0_ISSUER": oidc_provider.issuer,
-        "IAMGW_OIDC_0_CLIENT_ID": "iamgw",
-    }
-    server = start_gateway(
-        Path(gateway.settings.server.data_dir),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-        env,
-    )
-    yield server
-    server.stop()
+    env = oidc_env(0, "keycloak", oidc_provider.issuer)
+    with running_gateway(Path(gateway.settings.server.data_dir), seaweedfs, env) as server:
+        yield server
 
 
 def test_a_replica_accepts_and_revokes(gateway, replica, oidc_provider, root_s3) -> None:

@@ -11,16 +11,14 @@ import pytest
 from iamgw import cli
 from tests.gateway_server import GatewayServer, start_gateway
 from tests.postgres import pg_schema_url
-from tests.sts.conftest import error_code, id_token, s3_with, web_identity
+from tests.sts.conftest import error_code, id_token, oidc_env, s3_with, web_identity
 
 
 @pytest.fixture(scope="module")
 def pair(seaweedfs, oidc_provider, pg_database, tmp_path_factory) -> Iterator[list[GatewayServer]]:
     env = {
         "IAMGW_STORE_URL": pg_schema_url(pg_database),
-        "IAMGW_OIDC_0_NAME": "keycloak",
-        "IAMGW_OIDC_0_ISSUER": oidc_provider.issuer,
-        "IAMGW_OIDC_0_CLIENT_ID": "iamgw",
+        **oidc_env(0, "keycloak", oidc_provider.issuer),
     }
     node = [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)]
     first = start_gateway(tmp_path_factory.mktemp("replica-a"), node, env)

@@ -17,7 +17,7 @@ from tests.sts.conftest import (
     raw_call,
     raw_code,
     s3_with,
-    sts_client,
+    sts_from,
     web_identity,
 )
 
@@ -58,12 +58,7 @@ def test_carol_without_policy_gets_no_credentials(gateway, oidc_provider) -> Non
 def test_caller_identity_of_temporary_credentials(gateway, oidc_provider) -> None:
     answer = web_identity(gateway, id_token(oidc_provider, "alice"), RoleSessionName="who")
     credentials = answer["Credentials"]
-    me = sts_client(
-        gateway,
-        key=credentials["AccessKeyId"],
-        secret=credentials["SecretAccessKey"],
-        token=credentials["SessionToken"],
-    ).get_caller_identity()
+    me = sts_from(gateway, credentials).get_caller_identity()
     assert me["Arn"] == answer["AssumedRoleUser"]["Arn"]
     assert me["Account"] == ACCOUNT
     assert me["UserId"] == answer["AssumedRoleUser"]["AssumedRoleId"]
@@ -266,12 +261,7 @@ def test_expired_temporary_credentials(gateway, oidc_provider, monkeypatch) -> N
 
     answer = web_identity(gateway, id_token(oidc_provider, "alice"), DurationSeconds=900)
     credentials = answer["Credentials"]
-    sts = sts_client(
-        gateway,
-        key=credentials["AccessKeyId"],
-        secret=credentials["SecretAccessKey"],
-        token=credentials["SessionToken"],
-    )
+    sts = sts_from(gateway, credentials)
     from types import SimpleNamespace
 
     later = time.time() + 901  # the gateway's clock, as session tokens see it
