@@ -13,6 +13,15 @@ from tests.sts.conftest import id_token, s3_with, web_identity
 from tests.waiting import next_whole_second
 
 
+@pytest.fixture(scope="module", autouse=True)
+def sessions_of_later_tests_are_not_hit():
+    """A revocation by user hits the sessions issued until the end of its second (`iat`
+    has whole seconds), and subjects are the same at every provider of the realm: the
+    tests after this module must not get a session in that second."""
+    yield
+    next_whole_second()
+
+
 @pytest.fixture
 def revoke(gateway, monkeypatch, capsys):
     monkeypatch.setenv("IAMGW_SERVER_DATA_DIR", gateway.settings.server.data_dir)
