@@ -112,7 +112,7 @@ def test_unknown_kid_after_the_interval_fetches_the_new_key(idp) -> None:
     async def rotate() -> None:
         await v.verify(idp.token("k1"), PROVIDER)
         idp.add_rsa("k2")
-        await asyncio.sleep(0.06)
+        await asyncio.sleep(0.06)  # deliberate: the refresh interval itself must pass
         await v.verify(idp.token("k2"), PROVIDER)
 
     run(rotate())
