@@ -15,12 +15,13 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,36 +30,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from iamgw import authn, datadir, iam, s3, sts
 from iamgw.config import Settings, load_settings
 from iamgw.errors import AWSError, InternalError, NotImplementedS3, ServiceUnavailable
+from iamgw.gateway import Gateway, gateway_of
 from iamgw.iam.canned import load_canned_policies
 from iamgw.identity import Access, SessionTokens
+from iamgw.identity.oidc import OidcVerifier
 from iamgw.ops import Metrics, healthz, readyz
 from iamgw.ops.audit import Auditor, audit_fields
 from iamgw.queryapi import query_params
 from iamgw.s3.proxy import Proxy
 from iamgw.s3.upstreams import Upstream, UpstreamPool
 from iamgw.sigv4 import length_value
-from iamgw.store import MasterKey, Repository, StoreUnavailable
+from iamgw.store import Repository, StoreUnavailable
 
 log = logging.getLogger("iamgw")
 STS_VERSION = "2011-06-15"
 IAM_VERSION = "2010-05-08"
 _OPS_PATHS = {"/healthz", "/readyz", "/metrics"}
-
-
-@dataclass
-class Gateway:
-    """What every handler needs, built once by the lifespan."""
-
-    settings: Settings
-    repo: Repository
-    upstreams: UpstreamPool
-    master_key: MasterKey
-    root: datadir.RootCredentials
-    access: Access
-    proxy: Proxy
-    tokens: SessionTokens
-    auditor: Auditor
-    metrics: Metrics = field(default_factory=Metrics)
 
 
 def create_app(
@@ -85,7 +72,18 @@ def create_app(
         auditor = Auditor(settings.audit.targets, transport=audit_transport)
         await auditor.start()
         app.state.gateway = Gateway(
-            settings, repo, pool, master_key, root, access, proxy, tokens, auditor, metrics
+            settings=settings,
+            repo=repo,
+            upstreams=pool,
+            master_key=master_key,
+            root=root,
+            access=access,
+            proxy=proxy,
+            tokens=tokens,
+            auditor=auditor,
+            metrics=metrics,
+            oidc=OidcVerifier(),
+            iam_threads=anyio.CapacityLimiter(32),
         )
         try:
             yield
@@ -95,9 +93,7 @@ def create_app(
             repo.close()
 
     routes = [Route("/{path:path}", dispatch, methods=_ALL_METHODS)]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.metrics = metrics
-    return RequestIdMiddleware(app)  # type: ignore[return-value]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
 def worker_app() -> Starlette:
@@ -109,7 +105,7 @@ _ALL_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 
 
 async def dispatch(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     started = time.perf_counter()
     api = "s3"
     try:
@@ -158,7 +154,7 @@ async def _route(request: Request) -> tuple[str, Any]:
     path = request.url.path
     signed = _is_signed(request)
     if not signed and path in _OPS_PATHS:
-        gateway: Gateway = request.app.state.gateway
+        gateway = gateway_of(request)
         ops = {"/healthz": healthz, "/readyz": readyz, "/metrics": gateway.metrics.endpoint}
         return "ops", ops[path]
     if not signed and (path == "/iamgw" or path.startswith("/iamgw/")):
@@ -215,9 +211,6 @@ class RequestIdMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)  # `app.state` and friends stay reachable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from iamgw import authn
 from iamgw.errors import RequestEntityTooLargeException, ValidationError, xml_text
+from iamgw.gateway import gateway_of
 from iamgw.identity import Identity
 from iamgw.ops.audit import audit_fields
 from iamgw.sigv4 import length_value
@@ -87,7 +88,7 @@ async def authenticate(request: Request, service: str) -> Identity | None:
     The body's SHA-256 is computed here from the bytes received and is what the
     signature must cover: a Query call's body is never unsigned.
     """
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
     await gateway.access.refresh()

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.errors import InvalidAction, MissingAuthenticationToken, xml_text
+from iamgw.gateway import gateway_of
 from iamgw.identity import Identity, IdentityKind
 from iamgw.queryapi import authenticate, xml_element, xml_response
 from iamgw.store import StoreError, StoreUnavailable
@@ -43,7 +44,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise InvalidAction(f"Could not find operation {name} for version 2010-05-08")
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     call = Call(name, Params(params), identity, gateway.repo, gateway.access)
     region = gateway.settings.server.region
     result = await anyio.to_thread.run_sync(_run, handler, call, region, limiter=_limiter(request))
@@ -56,11 +57,7 @@ def _limiter(request: Request) -> anyio.CapacityLimiter:
     # themselves need a worker thread (to load policies): the handlers get threads of
     # their own (per app, as the limiter belongs to its event loop), so that they can
     # never take every thread the decisions need.
-    state = request.app.state
-    limiter: anyio.CapacityLimiter | None = getattr(state, "iam_limiter", None)
-    if limiter is None:
-        limiter = state.iam_limiter = anyio.CapacityLimiter(32)
-    return limiter
+    return gateway_of(request).iam_threads
 
 
 def _respond(name: str, request_id: str, result: dict[str, Any] | None) -> Response:

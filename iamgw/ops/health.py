@@ -11,13 +11,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from iamgw.gateway import gateway_of
+
 
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> JSONResponse:
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     store_ok = await run_in_threadpool(gateway.repo.ping)
     nodes = [
         {"endpoint": n.endpoint, "up": n.up, "requests": n.requests}

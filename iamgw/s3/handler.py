@@ -25,6 +25,7 @@ from iamgw.errors import (
     InvalidRequest,
     NotImplementedS3,
 )
+from iamgw.gateway import gateway_of
 from iamgw.identity.access import Access
 from iamgw.identity.principals import Identity
 from iamgw.ops.audit import audit_fields
@@ -89,7 +90,7 @@ def address(request: Request, public_host: str) -> tuple[str | None, str | None,
 
 
 async def handle(request: Request) -> Response:
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     access: Access = gateway.access
     settings = gateway.settings
     bucket, key, raw_path = address(request, settings.server.public_host)

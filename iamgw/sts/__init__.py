@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.errors import AWSError, InvalidAction
+from iamgw.gateway import gateway_of
 
 from . import (
     assume_role,
@@ -42,7 +43,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     """Answer one STS action."""
     action = params.get("Action", "")
     handler = ACTIONS.get(action)
-    metrics = request.app.state.gateway.metrics
+    metrics = gateway_of(request).metrics
     try:
         if handler is None:
             raise InvalidAction(f"Could not find operation {action[:64]} for version 2011-06-15")

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.errors import AccessDenied, ValidationError
+from iamgw.gateway import gateway_of
 from iamgw.identity import Identity, IdentityKind, SessionClaims
 
 from .caller import signed_caller
@@ -43,7 +44,7 @@ SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
 
 
 async def handle(request: Request, params: dict[str, str]) -> Response:
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     caller = await signed_caller(request)
     if caller.is_root:
         raise AccessDenied("Roles may not be assumed by root accounts.")
@@ -137,7 +138,7 @@ async def _check_trust(
     params: dict[str, str],
     source: str,
 ) -> None:
-    access = request.app.state.gateway.access
+    access = gateway_of(request).access
     external_id = params.get("ExternalId", "")
     if external_id and not EXTERNAL_ID.fullmatch(external_id):
         raise ValidationError("ExternalId must be 2-1224 characters of [\\w+=,.@:/-].")

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.errors import ValidationError
+from iamgw.gateway import gateway_of
 from iamgw.identity.oidc import Provider
 
 from .federation import (
@@ -52,7 +53,7 @@ async def assume(
     request: Request, params: dict[str, str], token_param: str, action: str
 ) -> FederatedSession:
     """Verify the token of `token_param` and issue the session (shared with ClientGrants)."""
-    gateway = request.app.state.gateway
+    gateway = gateway_of(request)
     token = require(params, token_param)
     if not 4 <= len(token) <= 20000:
         raise ValidationError(f"{token_param} must be 4 to 20000 characters long.")

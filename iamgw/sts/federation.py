@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from iamgw.config import Settings
 from iamgw.errors import AccessDenied
+from iamgw.gateway import gateway_of
 from iamgw.identity.oidc import (
     InvalidToken,
     OidcVerifier,
@@ -50,13 +51,8 @@ VIRTUAL_ROLE_PATH = FEDERATED_ROLE_PATH
 
 
 def verifier(request: Request) -> OidcVerifier:
-    """The app's verifier (one key cache per process), made on first use."""
-    state = request.app.state
-    found = getattr(state, "sts_oidc", None)
-    if found is None:
-        found = OidcVerifier()
-        state.sts_oidc = found
-    return found
+    """The process's verifier (one key cache per process)."""
+    return gateway_of(request).oidc
 
 
 def configured_providers(settings: Settings) -> list[Provider]:
@@ -103,13 +99,13 @@ class Catalog:
 
     @classmethod
     async def current(cls, request: Request, repo: Repository) -> Catalog:
-        generation = await request.app.state.gateway.access.refresh()
-        state = request.app.state
-        found: Catalog | None = getattr(state, "sts_catalog", None)
+        gateway = gateway_of(request)
+        generation = await gateway.access.refresh()
+        found = gateway.sts_catalog
         if found is None or found.generation != generation:
             rows = await run_in_threadpool(repo.list_oidc_providers)
             found = cls(generation, [(r.url, tuple(r.client_ids)) for r in rows])
-            state.sts_catalog = found
+            gateway.sts_catalog = found
         return found
 
     async def role(self, repo: Repository, arn: str) -> RoleInfo | None:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.errors import AccessDenied
+from iamgw.gateway import gateway_of
 from iamgw.identity import IdentityKind
 
 from .caller import signed_caller
@@ -26,7 +27,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         raise AccessDenied("Cannot call GetSessionToken with session credentials")
     if identity.kind is not IdentityKind.USER or identity.arn is None:
         raise AccessDenied("GetSessionToken is for IAM users; root credentials need no session.")
-    sts = request.app.state.gateway.settings.sts
+    sts = gateway_of(request).settings.sts
     seconds = duration(
         params, sts.min_duration_seconds, sts.default_duration_seconds, sts.max_duration_seconds
     )
@@ -40,5 +41,5 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         bnd=identity.boundary or "",
         tags=dict(identity.tags),
     )
-    issued = issue(request.app.state.gateway.tokens, grant, seconds)
+    issued = issue(gateway_of(request).tokens, grant, seconds)
     return answer(request, ACTION, {"Credentials": issued.credentials()})

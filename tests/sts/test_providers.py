@@ -16,9 +16,8 @@ from tests.waiting import wait_until
 
 
 def verifier(gateway) -> OidcVerifier:
-    found = getattr(gateway.server.config.app.state, "sts_oidc", None)
-    assert found is not None, "no STS call has been made yet"
-    return found
+    """The serving process's verifier (its key cache)."""
+    return gateway.server.config.app.state.gateway.oidc
 
 
 @pytest.fixture

@@ -1,0 +1,52 @@
+"""The gateway's shared parts, built once per process by the app's lifespan.
+
+Every handler reaches them the same way, `gateway_of(request)`, typed: settings, the
+store, the storage nodes, the decision point (`access`), the token sealer, audit and
+metrics, and the per-process caches the STS and IAM handlers keep. The types are
+imported for type checking only, so any package may import this module without
+importing the ones it describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    import anyio
+
+    from iamgw.config import Settings
+    from iamgw.datadir import RootCredentials
+    from iamgw.identity import Access, SessionTokens
+    from iamgw.identity.oidc import OidcVerifier
+    from iamgw.ops import Metrics
+    from iamgw.ops.audit import Auditor
+    from iamgw.s3.proxy import Proxy
+    from iamgw.s3.upstreams import UpstreamPool
+    from iamgw.store import MasterKey, Repository
+    from iamgw.sts.federation import Catalog
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    repo: Repository
+    upstreams: UpstreamPool
+    master_key: MasterKey
+    root: RootCredentials
+    access: Access
+    proxy: Proxy
+    tokens: SessionTokens
+    auditor: Auditor
+    metrics: Metrics
+    oidc: OidcVerifier  # web identity tokens: one key cache per process
+    iam_threads: anyio.CapacityLimiter  # IAM handlers' own threads (see iam.handle)
+    sts_catalog: Catalog | None = None  # OIDC providers and roles, per store generation
+
+
+def gateway_of(request: Request) -> Gateway:
+    """The gateway serving `request` (set by the lifespan before the first request)."""
+    gateway: Gateway = request.app.state.gateway
+    return gateway
