@@ -73,6 +73,7 @@ _CHARSET_KINDS = frozenset(
     {PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.TRUST}
 )
 _WHITESPACE = re.compile(r"\s+")
+_IAM_SID = re.compile(r"[0-9A-Za-z]*")
 _TOP = ("Version", "Id", "Statement")
 _STATEMENT = (
     "Sid",
@@ -229,6 +230,9 @@ def _statement(
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         raise _fail("Syntax errors in policy.", f"{path}.Sid")
+    if sid and kind in _CHARSET_KINDS and not _IAM_SID.fullmatch(sid):
+        # IAM's own policies; resource policies (S3) allow more.
+        raise _fail("Statement IDs (SID) must be alpha-numeric.", f"{path}.Sid")
     if "Effect" not in raw:
         raise _fail("Missing required field Effect", path)
     effect_text = raw["Effect"]
@@ -243,6 +247,8 @@ def _statement(
     not_action = "NotAction" in raw
     action_key = "NotAction" if not_action else "Action"
     actions = _actions(_strings(raw[action_key], f"{path}.{action_key}"), f"{path}.{action_key}")
+    if not actions:
+        raise _fail("Policy statement must contain actions.", f"{path}.{action_key}")
 
     if "Resource" in raw and "NotResource" in raw:
         raise _fail("Statement cannot contain both Resource and NotResource", path)
@@ -253,6 +259,8 @@ def _statement(
         resources = _resources(
             _strings(raw[res_key], f"{path}.{res_key}"), f"{path}.{res_key}", variables
         )
+        if not resources:
+            raise _fail("Policy statement must contain resources.", f"{path}.{res_key}")
     elif kind in _RESOURCE_REQUIRED:
         raise _fail("Missing required field Resource", path)
 
