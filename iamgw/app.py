@@ -27,18 +27,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iamgw import authn, datadir, iam, s3, sts
+from iamgw import datadir, iam, identity, s3, sts
 from iamgw.config import Settings, load_settings
 from iamgw.errors import AWSError, InternalError, NotImplementedS3, ServiceUnavailable
 from iamgw.gateway import Gateway, gateway_of
-from iamgw.iam.canned import load_canned_policies
-from iamgw.identity import Access, SessionTokens
-from iamgw.identity.oidc import OidcVerifier
-from iamgw.ops import Metrics, healthz, readyz
-from iamgw.ops.audit import Auditor, audit_fields
+from iamgw.iam import load_canned_policies
+from iamgw.identity import Access, OidcVerifier, SessionTokens
+from iamgw.ops import Auditor, Metrics, audit_fields, healthz, readyz
 from iamgw.queryapi import query_params
-from iamgw.s3.proxy import Proxy
-from iamgw.s3.upstreams import Upstream, UpstreamPool
+from iamgw.s3 import Proxy, Upstream, UpstreamPool
 from iamgw.sigv4 import length_value
 from iamgw.store import Repository, StoreUnavailable
 
@@ -109,7 +106,7 @@ async def dispatch(request: Request) -> Response:
     started = time.perf_counter()
     api = "s3"
     try:
-        authn.request_headers(request)  # a repeated Host (and its kind) ends here
+        identity.request_headers(request)  # a repeated Host (and its kind) ends here
         api, handler = await _route(request)
         response = await handler(request)
     except AWSError as exc:

@@ -20,9 +20,9 @@ from pathlib import Path
 from iamgw import datadir, sts
 from iamgw.config import ConfigError, Settings, UpstreamSettings, load_settings
 from iamgw.datadir import DataDirError
-from iamgw.iam.canned import load_canned_policies
+from iamgw.iam import load_canned_policies
 from iamgw.policy import cli as policy_cli
-from iamgw.s3.embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
+from iamgw.s3 import EmbeddedNodeError, SeaweedNode, start_seaweedfs
 from iamgw.store import Repository, StoreError
 
 log = logging.getLogger("iamgw")

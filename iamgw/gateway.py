@@ -19,14 +19,11 @@ if TYPE_CHECKING:
 
     from iamgw.config import Settings
     from iamgw.datadir import RootCredentials
-    from iamgw.identity import Access, SessionTokens
-    from iamgw.identity.oidc import OidcVerifier
-    from iamgw.ops import Metrics
-    from iamgw.ops.audit import Auditor
-    from iamgw.s3.proxy import Proxy
-    from iamgw.s3.upstreams import UpstreamPool
+    from iamgw.identity import Access, OidcVerifier, SessionTokens
+    from iamgw.ops import Auditor, Metrics
+    from iamgw.s3 import Proxy, UpstreamPool
     from iamgw.store import MasterKey, Repository
-    from iamgw.sts.federation import Catalog
+    from iamgw.sts import Catalog
 
 
 @dataclass

@@ -17,11 +17,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw import authn
+from iamgw import identity
 from iamgw.errors import RequestEntityTooLargeException, ValidationError, xml_text
 from iamgw.gateway import gateway_of
-from iamgw.identity import Identity
-from iamgw.ops.audit import audit_fields
+from iamgw.ops import audit_fields
 from iamgw.sigv4 import length_value
 
 # IAM and STS are global: SDKs sign them for us-east-1 whatever the configured region.
@@ -82,7 +81,7 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def authenticate(request: Request, service: str) -> Identity | None:
+async def authenticate(request: Request, service: str) -> identity.Identity | None:
     """The verified identity of a signed Query request; None when it is not signed.
 
     The body's SHA-256 is computed here from the bytes received and is what the
@@ -92,12 +91,12 @@ async def authenticate(request: Request, service: str) -> Identity | None:
     raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
     await gateway.access.refresh()
-    result = await authn.authenticate(
+    result = await identity.authenticate(
         gateway.access,
         request.method,
         raw_path,
         raw_query,
-        authn.request_headers(request),
+        identity.request_headers(request),
         region=gateway.settings.server.region,
         also_region=GLOBAL_REGION,
         service=service,

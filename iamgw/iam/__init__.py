@@ -28,11 +28,12 @@ from iamgw.store import StoreError, StoreUnavailable
 
 from . import account, attachments, groups, keys, oidc, policies, roles, simulate, users  # noqa: F401
 from .call import Call
+from .canned import load_canned_policies
 from .errors import IAM_NS, from_store
 from .params import Params
 from .registry import ACTIONS, SummaryMap
 
-__all__ = ["ACTIONS", "IAM_NS", "handle"]
+__all__ = ["ACTIONS", "IAM_NS", "handle", "load_canned_policies"]
 
 
 async def handle(request: Request, params: dict[str, str]) -> Response:

@@ -5,16 +5,40 @@ Temporary credentials follow the AWS STS model
 """
 
 from .access import Access
-from .credentials import SessionClaims, SessionTokens, TokenError, TokenExpired
-from .principals import Identity, IdentityKind, anonymous
+from .authn import Authenticated, authenticate, request_headers
+from .credentials import (
+    SessionClaims,
+    SessionTokens,
+    TokenError,
+    TokenExpired,
+    new_access_key_id,
+    new_secret_key,
+)
+from .oidc import InvalidToken as InvalidIdentityToken
+from .oidc import OidcVerifier, Provider, ProviderUnavailable, iam_object_issuer, unverified_issuer
+from .oidc import TokenExpired as IdentityTokenExpired
+from .principals import FEDERATED_ROLE_PATH, Identity, IdentityKind, anonymous
 
 __all__ = [
+    "FEDERATED_ROLE_PATH",
     "Access",
+    "Authenticated",
     "Identity",
     "IdentityKind",
+    "IdentityTokenExpired",
+    "InvalidIdentityToken",
+    "OidcVerifier",
+    "Provider",
+    "ProviderUnavailable",
     "SessionClaims",
     "SessionTokens",
     "TokenError",
     "TokenExpired",
     "anonymous",
+    "authenticate",
+    "iam_object_issuer",
+    "new_access_key_id",
+    "new_secret_key",
+    "request_headers",
+    "unverified_issuer",
 ]

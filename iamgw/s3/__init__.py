@@ -3,6 +3,17 @@
 https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html
 """
 
+from .embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
 from .handler import handle
+from .proxy import Proxy
+from .upstreams import Upstream, UpstreamPool
 
-__all__ = ["handle"]
+__all__ = [
+    "EmbeddedNodeError",
+    "Proxy",
+    "SeaweedNode",
+    "Upstream",
+    "UpstreamPool",
+    "handle",
+    "start_seaweedfs",
+]

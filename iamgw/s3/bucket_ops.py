@@ -28,7 +28,7 @@ from iamgw.errors import (
     NoSuchBucketPolicy,
     S3Error,
 )
-from iamgw.identity.principals import Identity
+from iamgw.identity import Identity
 from iamgw.policy import Decision, MalformedPolicyDocument, Outcome, PolicyKind, parse_policy
 from iamgw.s3 import keys
 from iamgw.s3.operations import S3Operation, bucket_arn, object_arn

@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iamgw import authn
 from iamgw.errors import (
     AccessDenied,
     InvalidArgument,
@@ -26,9 +25,8 @@ from iamgw.errors import (
     NotImplementedS3,
 )
 from iamgw.gateway import gateway_of
-from iamgw.identity.access import Access
-from iamgw.identity.principals import Identity
-from iamgw.ops.audit import audit_fields
+from iamgw.identity import Access, Identity, authenticate, request_headers
+from iamgw.ops import audit_fields
 from iamgw.s3 import bucket_ops, keys
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.body import read_whole
@@ -95,11 +93,11 @@ async def handle(request: Request) -> Response:
     settings = gateway.settings
     bucket, key, raw_path = address(request, settings.server.public_host)
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
-    headers = authn.request_headers(request)
+    headers = request_headers(request)
     now = datetime.now(UTC)
 
     await access.refresh()
-    result = await authn.authenticate(
+    result = await authenticate(
         access,
         request.method,
         raw_path,

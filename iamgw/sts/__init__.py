@@ -23,9 +23,9 @@ from . import (
     get_caller_identity,
     get_session_token,
 )
-from .federation import startup_lines, virtual_role_arn
+from .federation import Catalog, startup_lines, virtual_role_arn
 
-__all__ = ["ACTIONS", "handle", "startup_lines", "virtual_role_arn"]
+__all__ = ["ACTIONS", "Catalog", "handle", "startup_lines", "virtual_role_arn"]
 
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from iamgw.errors import ValidationError
 from iamgw.gateway import gateway_of
-from iamgw.identity.oidc import Provider
+from iamgw.identity import Provider
 
 from .federation import (
     Catalog,

@@ -24,16 +24,16 @@ from starlette.requests import Request
 from iamgw.config import Settings
 from iamgw.errors import AccessDenied
 from iamgw.gateway import gateway_of
-from iamgw.identity.oidc import (
-    InvalidToken,
+from iamgw.identity import (
+    FEDERATED_ROLE_PATH,
+    IdentityTokenExpired,
+    InvalidIdentityToken,
     OidcVerifier,
     Provider,
     ProviderUnavailable,
-    TokenExpired,
     iam_object_issuer,
     unverified_issuer,
 )
-from iamgw.identity.principals import FEDERATED_ROLE_PATH
 from iamgw.store import Repository
 
 from . import errors
@@ -147,18 +147,18 @@ async def find_provider(settings: Settings, catalog: Catalog, token: str) -> Pro
 async def verify(request: Request, provider: Provider, token: str) -> dict[str, Any]:
     try:
         return await verifier(request).verify(token, provider)
-    except TokenExpired as exc:
+    except IdentityTokenExpired as exc:
         raise errors.ExpiredTokenException(f"Token expired: {exc}") from None
     except ProviderUnavailable as exc:
         raise errors.IDPCommunicationError(str(exc)) from None
-    except InvalidToken as exc:
+    except InvalidIdentityToken as exc:
         raise errors.InvalidIdentityToken(str(exc)) from None
 
 
 def _oidc_call(func: Any, *args: Any) -> Any:
     try:
         return func(*args)
-    except InvalidToken as exc:
+    except InvalidIdentityToken as exc:
         raise errors.InvalidIdentityToken(str(exc)) from None
 
 

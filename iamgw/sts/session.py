@@ -20,7 +20,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from iamgw.errors import ValidationError
-from iamgw.identity.credentials import (
+from iamgw.identity import (
     SessionClaims,
     SessionTokens,
     new_access_key_id,

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 
 from iamgw.errors import InvalidToken
-from iamgw.identity import Access, Identity, anonymous
 from iamgw.sigv4 import AuthInfo, Headers, SigningContext, header_map, parse_auth, verify
+
+from .access import Access
+from .principals import Identity, anonymous
 
 _HEADERS = "iamgw.headers"
 
