@@ -55,12 +55,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     # GetSessionToken (a user's session) are not chained.
     chained = parent is not None and parent.typ == "AssumedRole"
     tags, transitive = request_tags(params)
-    inherited = {k: v for k, v in parent.tags.items() if k in parent.ttk} if parent else {}
-    clash = {k.lower() for k in inherited} & {k.lower() for k in tags}
-    if clash:
-        raise InvalidParameterValue(
-            f"Tag keys {sorted(clash)} were set as transitive by the calling session."
-        )
+    inherited = _inherited_tags(parent, tags)
     policies = await session_policies(params, gateway.repo)
     source = _source_identity(params, parent)
     sts = gateway.settings.sts
@@ -91,13 +86,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     else:
         grant, policies = _inherit(caller, parent, tags, transitive, policies, source)
     if chained:
-        requested = params.get("DurationSeconds", "")
-        if SECONDS.fullmatch(requested) and int(requested) > CHAIN_MAX_SECONDS:
-            raise ValidationError(
-                "The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                "assumed by role chaining."
-            )
-        highest = min(highest, CHAIN_MAX_SECONDS)
+        highest = _chained_limit(params, highest)
     seconds = duration(params, sts.min_duration_seconds, sts.default_duration_seconds, highest)
     packed = None
     if policies.document or policies.arns or tags or inherited:
@@ -110,6 +99,29 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         "SourceIdentity": source or None,
     }
     return answer(request, ACTION, result)
+
+
+def _inherited_tags(parent: SessionClaims | None, tags: dict[str, str]) -> dict[str, str]:
+    """The calling session's transitive tags, which the new tags may not set again."""
+    inherited = {k: v for k, v in parent.tags.items() if k in parent.ttk} if parent else {}
+    clash = {k.lower() for k in inherited} & {k.lower() for k in tags}
+    if clash:
+        raise InvalidParameterValue(
+            f"Tag keys {sorted(clash)} were set as transitive by the calling session."
+        )
+    return inherited
+
+
+def _chained_limit(params: dict[str, str], highest: int) -> int:
+    """IAM User Guide, "Role chaining": a chained session lasts an hour at most, and
+    asking for more is an error rather than a shorter session."""
+    requested = params.get("DurationSeconds", "")
+    if SECONDS.fullmatch(requested) and int(requested) > CHAIN_MAX_SECONDS:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+            "assumed by role chaining."
+        )
+    return min(highest, CHAIN_MAX_SECONDS)
 
 
 def _source_key(source: str) -> dict[str, str]:

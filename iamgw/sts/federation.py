@@ -268,20 +268,7 @@ async def federate(
     if role_arn:
         role = await (catalog.role(repo, role_arn) if catalog else find_role(repo, role_arn))
     if role is not None:
-        context = {
-            **claim_context(provider, claims),
-            "sts:RoleSessionName": session,
-            **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
-        }
-        if tags:
-            context["aws:TagKeys"] = list(tags)
-        decision = trust_allows(role, action, provider.arn, context)
-        if decision is None or not decision.allowed:
-            raise AccessDenied(f"Not authorized to perform {action}")
-        if tags:
-            tagging = trust_allows(role, "sts:TagSession", provider.arn, context)
-            if tagging is None or not tagging.allowed:
-                raise AccessDenied("Not authorized to perform sts:TagSession")
+        _check_trust(role, action, provider, claims, session, tags)
         grant = Grant(
             arn=role.session_arn(account, session),
             typ="AssumedRole",
@@ -294,23 +281,7 @@ async def federate(
             idp=idp,
         )
         return Federated(grant, role.max_session_duration, grant.uid, role)
-    if provider.role_policy:
-        names = [n.strip() for n in provider.role_policy.split(",") if n.strip()]
-    elif provider.claim_name:
-        names = claim_policies(provider, claims)
-        if catalog is not None:
-            names = await catalog.existing(repo, names)
-        else:
-            names = await run_in_threadpool(_existing, repo, names)
-        if not names:
-            raise AccessDenied(
-                f"Not authorized to perform {action}: the token's "
-                f"{provider.claim_prefix + provider.claim_name} claim names no policy."
-            )
-    else:
-        raise AccessDenied(
-            f"Not authorized to perform {action}: RoleArn names no role of this account."
-        )
+    names = await _provider_policies(action, repo, provider, claims, catalog)
     role_name = provider.name
     role_id = "AROA" + hashlib.sha256(provider.issuer.encode()).hexdigest()[:17].upper()
     grant = Grant(
@@ -324,6 +295,60 @@ async def federate(
         idp=idp,
     )
     return Federated(grant, settings.sts.max_duration_seconds, grant.uid, None)
+
+
+def _check_trust(
+    role: RoleInfo,
+    action: str,
+    provider: Provider,
+    claims: dict[str, Any],
+    session: str,
+    tags: dict[str, str],
+) -> None:
+    """Role mode: the role's trust policy must allow the action (and sts:TagSession
+    when the token carries session tags) for this provider and these claims."""
+    context = {
+        **claim_context(provider, claims),
+        "sts:RoleSessionName": session,
+        **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
+    }
+    if tags:
+        context["aws:TagKeys"] = list(tags)
+    decision = trust_allows(role, action, provider.arn, context)
+    if decision is None or not decision.allowed:
+        raise AccessDenied(f"Not authorized to perform {action}")
+    if tags:
+        tagging = trust_allows(role, "sts:TagSession", provider.arn, context)
+        if tagging is None or not tagging.allowed:
+            raise AccessDenied("Not authorized to perform sts:TagSession")
+
+
+async def _provider_policies(
+    action: str,
+    repo: Repository,
+    provider: Provider,
+    claims: dict[str, Any],
+    catalog: Catalog | None,
+) -> list[str]:
+    """Provider mode: the provider's role_policy, or the policies its claim names that
+    exist; AccessDenied when there are none."""
+    if provider.role_policy:
+        return [n.strip() for n in provider.role_policy.split(",") if n.strip()]
+    if not provider.claim_name:
+        raise AccessDenied(
+            f"Not authorized to perform {action}: RoleArn names no role of this account."
+        )
+    names = claim_policies(provider, claims)
+    if catalog is not None:
+        names = await catalog.existing(repo, names)
+    else:
+        names = await run_in_threadpool(_existing, repo, names)
+    if not names:
+        raise AccessDenied(
+            f"Not authorized to perform {action}: the token's "
+            f"{provider.claim_prefix + provider.claim_name} claim names no policy."
+        )
+    return names
 
 
 def _existing(repo: Repository, names: list[str]) -> list[str]:
