@@ -199,6 +199,24 @@ def _conditions(value: Any, path: str, variables: bool) -> tuple[Clause, ...]:
     return tuple(clauses)
 
 
+def _resource_element(
+    raw: dict[str, Any], path: str, kind: PolicyKind, variables: bool
+) -> tuple[tuple[ResourcePattern, ...] | None, bool]:
+    """A statement's Resource or NotResource; None where its kind may omit it."""
+    if "Resource" in raw and "NotResource" in raw:
+        raise _fail("Statement cannot contain both Resource and NotResource", path)
+    not_resource = "NotResource" in raw
+    if "Resource" not in raw and not not_resource:
+        if kind in _RESOURCE_REQUIRED:
+            raise _fail("Missing required field Resource", path)
+        return None, False
+    key = "NotResource" if not_resource else "Resource"
+    resources = _resources(_strings(raw[key], f"{path}.{key}"), f"{path}.{key}", variables)
+    if not resources:
+        raise _fail("Policy statement must contain resources.", f"{path}.{key}")
+    return resources, not_resource
+
+
 def _principal_element(
     raw: dict[str, Any], path: str, kind: PolicyKind, strict: bool
 ) -> tuple[PrincipalSpec | None, bool]:
@@ -250,20 +268,7 @@ def _statement(
     if not actions:
         raise _fail("Policy statement must contain actions.", f"{path}.{action_key}")
 
-    if "Resource" in raw and "NotResource" in raw:
-        raise _fail("Statement cannot contain both Resource and NotResource", path)
-    resources = None
-    not_resource = "NotResource" in raw
-    if "Resource" in raw or not_resource:
-        res_key = "NotResource" if not_resource else "Resource"
-        resources = _resources(
-            _strings(raw[res_key], f"{path}.{res_key}"), f"{path}.{res_key}", variables
-        )
-        if not resources:
-            raise _fail("Policy statement must contain resources.", f"{path}.{res_key}")
-    elif kind in _RESOURCE_REQUIRED:
-        raise _fail("Missing required field Resource", path)
-
+    resources, not_resource = _resource_element(raw, path, kind, variables)
     principal, not_principal = _principal_element(raw, path, kind, strict)
     conditions: tuple[Clause, ...] = ()
     if "Condition" in raw:
