@@ -3,7 +3,8 @@
 - `start_seaweedfs` -> `SeaweedNode`: a SeaweedFS storage node (S3 API, SigV4 enforced)
 - `start_oidc_provider` -> `OidcProvider`: a Keycloak-shaped OpenID provider configured from
   `keycloak-realm/realm.json` (npm `oidc-provider`)
-- `start_slapd` -> `Slapd`: an OpenLDAP directory with people, groups and memberOf
+- `start_slapd` -> `Slapd`: an OpenLDAP directory with people, groups (nested too), memberOf,
+  a locked account (ppolicy), and with `tls=TlsFiles(cert, key)` StartTLS and LDAPS
 
 Each start function is reusable (several instances, stop and restart); `tests.peers.fixtures`
 is the pytest plugin with the session fixtures `seaweedfs`, `oidc_provider` and `slapd`.
@@ -13,7 +14,7 @@ Every peer is stopped by its pid (SIGTERM, then SIGKILL) and keeps its log in it
 from ._process import PeerError
 from .oidc import REALM_PATH, OidcProvider, start_oidc_provider
 from .seaweedfs import SeaweedNode, start_seaweedfs
-from .slapd import Slapd, start_slapd
+from .slapd import Slapd, TlsFiles, start_slapd
 
 __all__ = [
     "REALM_PATH",
@@ -21,6 +22,7 @@ __all__ = [
     "PeerError",
     "SeaweedNode",
     "Slapd",
+    "TlsFiles",
     "start_oidc_provider",
     "start_seaweedfs",
     "start_slapd",
