@@ -1,4 +1,4 @@
-"""The `iamgw` command: serve, policy check/eval, ldap attach-policy, revoke.
+"""The `iamgw` command: serve, policy check/eval, ldap and oidc policy mappings, revoke.
 
 Startup problems (bad config, unreachable store, port in use, no storage
 node binary) end with one plain line on stderr and exit status 1; usage
@@ -8,11 +8,13 @@ errors with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,15 +75,41 @@ def _parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="validate and evaluate IAM policy documents")
     policy_cli.register(policy.add_subparsers(metavar="COMMAND", required=True))
 
-    ldap = sub.add_parser("ldap", help="map LDAP users and groups to policies")
+    ldap = sub.add_parser("ldap", help="map LDAP users and groups (DNs) to policies")
     ldap_sub = ldap.add_subparsers(metavar="COMMAND", required=True)
-    attach = ldap_sub.add_parser("attach-policy", help="attach policies to an LDAP DN")
-    who = attach.add_mutually_exclusive_group(required=True)
-    who.add_argument("--group", metavar="DN")
-    who.add_argument("--user", metavar="DN")
-    attach.add_argument("policies", nargs="+", metavar="POLICY")
-    attach.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
-    attach.set_defaults(func=cmd_ldap_attach)
+    for name, verb, func in (
+        ("attach-policy", "attach policies to", cmd_ldap_attach),
+        ("detach-policy", "detach policies from", cmd_ldap_detach),
+    ):
+        change = ldap_sub.add_parser(name, help=f"{verb} an LDAP DN (from the next login)")
+        who = change.add_mutually_exclusive_group(required=True)
+        who.add_argument("--group", metavar="DN")
+        who.add_argument("--user", metavar="DN")
+        change.add_argument("policies", nargs="+", metavar="POLICY")
+        _config_option(change)
+        change.set_defaults(func=func)
+    listing = ldap_sub.add_parser("list", help="the store's DN -> policy mappings")
+    _config_option(listing)
+    listing.set_defaults(func=cmd_ldap_list)
+
+    oidc = sub.add_parser("oidc", help="map the groups of OpenID providers to policies")
+    oidc_sub = oidc.add_subparsers(metavar="COMMAND", required=True)
+    for name, verb, func in (
+        ("attach-policy", "attach policies to", cmd_oidc_attach),
+        ("detach-policy", "detach policies from", cmd_oidc_detach),
+    ):
+        change = oidc_sub.add_parser(
+            name, help=f"{verb} a group of an [[oidc]] provider's groups_claim"
+        )
+        change.add_argument("--provider", metavar="NAME", required=True, help="[[oidc]] name")
+        change.add_argument("--group", metavar="GROUP", required=True)
+        change.add_argument("policies", nargs="+", metavar="POLICY")
+        _config_option(change)
+        change.set_defaults(func=func)
+    listing = oidc_sub.add_parser("list", help="the store's group -> policy mappings")
+    listing.add_argument("--provider", metavar="NAME", help="one provider only")
+    _config_option(listing)
+    listing.set_defaults(func=cmd_oidc_list)
 
     revoke = sub.add_parser(
         "revoke", help="revoke temporary credentials (honoured on the next request)"
@@ -202,21 +230,85 @@ def _export_for_workers(config: Path | None, node: SeaweedNode | None) -> None:
         os.environ["IAMGW_UPSTREAM_SECRET_KEY"] = node.secret_key
 
 
-def cmd_ldap_attach(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
+
+
+@contextlib.contextmanager
+def _store(settings: Settings) -> Iterator[Repository]:
+    """The store of `settings`, migrated, with the canned policies loaded."""
     repo = Repository.open(
         settings.store_url, datadir.master_key(settings), settings.server.account_id
     )
     try:
         load_canned_policies(repo)
-        dn_type, dn = ("group", args.group) if args.group else ("user", args.user)
-        unknown = [p for p in args.policies if repo.find_policy(p) is None]
-        if unknown:
-            raise StartupError(f"no such policy: {', '.join(unknown)}")
-        repo.attach_ldap_policies(dn_type, dn, args.policies)
-        print(f"attached {', '.join(args.policies)} to {dn_type} {dn}")
+        yield repo
     finally:
         repo.close()
+
+
+def _check_policies(repo: Repository, names: list[str]) -> None:
+    unknown = [p for p in names if repo.find_policy(p) is None]
+    if unknown:
+        raise StartupError(f"no such policy: {', '.join(unknown)}")
+
+
+def cmd_ldap_attach(args: argparse.Namespace) -> int:
+    kind, dn = ("group", args.group) if args.group else ("user", args.user)
+    with _store(load_settings(args.config)) as repo:
+        _check_policies(repo, args.policies)
+        repo.attach_ldap_policies(kind, dn, args.policies)
+    print(f"attached {', '.join(args.policies)} to {kind} {dn}")
+    return 0
+
+
+def cmd_ldap_detach(args: argparse.Namespace) -> int:
+    kind, dn = ("group", args.group) if args.group else ("user", args.user)
+    with _store(load_settings(args.config)) as repo:
+        repo.detach_ldap_policies(kind, dn, args.policies)
+    print(f"detached {', '.join(args.policies)} from {kind} {dn}")
+    return 0
+
+
+def cmd_ldap_list(args: argparse.Namespace) -> int:
+    """One line per mapping: KIND, normalised DN, policy, separated by tabs."""
+    with _store(load_settings(args.config)) as repo:
+        rows = repo.ldap_mappings()
+    for row in rows:
+        print(f"{row.kind}\t{row.subject}\t{row.policy_name}")
+    return 0
+
+
+def _oidc_provider(settings: Settings, name: str) -> str:
+    if name not in {o.name for o in settings.oidc}:
+        raise StartupError(f"no [[oidc]] provider is named {name!r}")
+    return name
+
+
+def cmd_oidc_attach(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    provider = _oidc_provider(settings, args.provider)
+    with _store(settings) as repo:
+        _check_policies(repo, args.policies)
+        repo.attach_oidc_group_policies(provider, args.group, args.policies)
+    print(f"attached {', '.join(args.policies)} to group {args.group} of {provider}")
+    return 0
+
+
+def cmd_oidc_detach(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    with _store(settings) as repo:
+        repo.detach_oidc_group_policies(args.provider, args.group, args.policies)
+    print(f"detached {', '.join(args.policies)} from group {args.group} of {args.provider}")
+    return 0
+
+
+def cmd_oidc_list(args: argparse.Namespace) -> int:
+    """One line per mapping: provider, group, policy, separated by tabs."""
+    with _store(load_settings(args.config)) as repo:
+        rows = repo.oidc_group_mappings(args.provider)
+    for row in rows:
+        print(f"{row.provider}\t{row.subject}\t{row.policy_name}")
     return 0
 
 

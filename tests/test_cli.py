@@ -1,4 +1,4 @@
-"""`iamgw ldap attach-policy` and `iamgw policy ...` through the main command."""
+"""`iamgw ldap ...`, `iamgw oidc ...` and `iamgw policy ...` through the main command."""
 
 from __future__ import annotations
 
@@ -71,6 +71,59 @@ def test_ldap_attach_usage(data_dir: Path) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["ldap", "attach-policy", "readonly"])  # neither --group nor --user
     assert info.value.code == 2
+
+
+def test_ldap_detach_and_list(data_dir: Path, capsys) -> None:
+    alice = "uid=alice,ou=people,dc=example,dc=org"
+    assert (
+        cli.main(["ldap", "attach-policy", "--group", "CN=S3-Readers, " + GROUP[14:], "readonly"])
+        == 0
+    )
+    assert cli.main(["ldap", "attach-policy", "--user", alice, "readwrite", "diagnostics"]) == 0
+    capsys.readouterr()
+    assert cli.main(["ldap", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"group\t{GROUP}\treadonly",
+        f"user\t{alice}\tdiagnostics",
+        f"user\t{alice}\treadwrite",
+    ]
+    assert (
+        cli.main(["ldap", "detach-policy", "--user", "UID=Alice," + alice[10:], "readwrite"]) == 0
+    )
+    assert "detached readwrite from user" in capsys.readouterr().out
+    assert cli.main(["ldap", "detach-policy", "--user", alice, "readwrite"]) == 1
+    assert "is not attached" in capsys.readouterr().err
+    assert cli.main(["ldap", "attach-policy", "--user", "not a dn", "readonly"]) == 1
+    assert capsys.readouterr().err.startswith("iamgw: not a DN")
+    assert cli.main(["ldap", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"group\t{GROUP}\treadonly",
+        f"user\t{alice}\tdiagnostics",
+    ]
+
+
+def test_oidc_group_mappings(data_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("IAMGW_OIDC_0_NAME", "keycloak")
+    monkeypatch.setenv("IAMGW_OIDC_0_ISSUER", "http://127.0.0.1:8080/realms/storage")
+    monkeypatch.setenv("IAMGW_OIDC_0_CLIENT_ID", "iamgw")
+    attach = ["oidc", "attach-policy", "--provider", "keycloak", "--group", "s3-readers"]
+    assert cli.main([*attach, "readonly"]) == 0
+    assert cli.main(["ldap", "attach-policy", "--group", GROUP, "readwrite"]) == 0
+    unknown = ["oidc", "attach-policy", "--provider", "nonesuch", "--group", "g", "readonly"]
+    assert cli.main(unknown) == 1
+    assert "no [[oidc]] provider is named 'nonesuch'" in capsys.readouterr().err
+    assert cli.main(["oidc", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["keycloak\ts3-readers\treadonly"]
+    repo = repo_for(data_dir)
+    try:
+        assert repo.oidc_group_policies("keycloak", ["s3-readers"]) == ["readonly"]
+    finally:
+        repo.close()
+    detach = ["oidc", "detach-policy", "--provider", "keycloak", "--group", "s3-readers"]
+    assert cli.main([*detach, "readonly"]) == 0
+    assert "detached readonly from group s3-readers of keycloak" in capsys.readouterr().out
+    assert cli.main(["oidc", "list", "--provider", "keycloak"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_policy_commands_through_the_main_cli(tmp_path: Path, capsys) -> None:

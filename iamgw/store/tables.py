@@ -151,13 +151,18 @@ class BucketPolicy(SQLModel, table=True):
     updated: datetime = Field(default_factory=utcnow)
 
 
-class LdapPolicyMapping(SQLModel, table=True):
-    """An LDAP user or group DN mapped to a policy name (`iamgw ldap attach-policy`)."""
+class FederatedPolicyMapping(SQLModel, table=True):
+    """A federated user or group mapped to a policy name, applied at each login: LDAP DNs
+    (provider "ldap", `iamgw ldap attach-policy`) and OpenID groups (provider: the
+    `[[oidc]]` entry's name, `iamgw oidc attach-policy`)."""
 
-    __tablename__ = "ldap_policy_mapping"
+    __tablename__ = "federated_policy_mapping"
     account_id: str = Field(primary_key=True, max_length=12)
-    dn_type: str = Field(primary_key=True, max_length=8)  # user | group
-    dn: str = Field(primary_key=True, max_length=1024)  # normalised: lower case, no spaces
+    provider: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=8)  # user | group
+    # LDAP: the DN normalised (RFC 4514, `ldap.normalise_dn`); OIDC: the group as the
+    # token's groups claim gives it.
+    subject: str = Field(primary_key=True, max_length=1024)
     policy_name: str = Field(primary_key=True, max_length=128)
 
 
