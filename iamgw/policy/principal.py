@@ -55,7 +55,10 @@ class Principal:
         if not value:
             return ANONYMOUS
         if not value.startswith("arn:"):
-            if value.endswith(".amazonaws.com") or "." in value:
+            # A service, or an identity provider named by its domain (a Federated
+            # `accounts.google.com`) or by a word (`ldap`): outside every account, such a
+            # principal has no identity policies; only a resource (trust) policy grants.
+            if value.endswith(".amazonaws.com") or "." in value or value in FEDERATED_NAMES:
                 return cls(PrincipalKind.SERVICE, value)
             if value.isdigit():
                 return cls(PrincipalKind.ROOT, f"arn:aws:iam::{value}:root", value)
@@ -92,6 +95,9 @@ class Principal:
 
 
 ANONYMOUS = Principal(PrincipalKind.ANONYMOUS)
+# Identity providers that a trust policy names by a word, `{"Federated": "ldap"}`: the
+# LDAP directory of MinIO's (and iamgw's) AssumeRoleWithLDAPIdentity.
+FEDERATED_NAMES = frozenset({"ldap"})
 
 
 @lru_cache(maxsize=4096)

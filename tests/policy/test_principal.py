@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from iamgw.policy import Principal, PrincipalKind, Request
+from iamgw.policy import PolicyKind, PolicyType, Principal, PrincipalKind, Request, evaluate
 from iamgw.policy.principal import PrincipalSpec, Strength
-from tests.policy.policy_helpers import ACCOUNT, ALICE, ROLE, SESSION
+from tests.policy.policy_helpers import ACCOUNT, ALICE, ROLE, SESSION, policy
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,10 @@ from tests.policy.policy_helpers import ACCOUNT, ALICE, ROLE, SESSION
         (ACCOUNT, PrincipalKind.ROOT, ACCOUNT, None),
         (f"arn:aws:sts::{ACCOUNT}:federated-user/f", PrincipalKind.FEDERATED_USER, ACCOUNT, None),
         ("logs.amazonaws.com", PrincipalKind.SERVICE, None, None),
+        # Identity providers are outside every account, as services are.
+        ("accounts.google.com", PrincipalKind.SERVICE, None, None),
+        ("ldap", PrincipalKind.SERVICE, None, None),
+        ("LDAP", PrincipalKind.OTHER, None, None),  # principal names are case-sensitive
     ],
 )
 def test_parse(
@@ -54,6 +58,12 @@ SPECS: list[tuple[Any, str | None, Strength]] = [
     ({"Service": "logs.amazonaws.com"}, "s3.amazonaws.com", Strength.NONE),
     ({"Service": "logs.amazonaws.com"}, ALICE, Strength.NONE),
     ({"Federated": "accounts.google.com"}, "accounts.google.com", Strength.DIRECT),
+    ({"Federated": "ldap"}, "ldap", Strength.DIRECT),
+    ({"Federated": "ldap"}, "accounts.google.com", Strength.NONE),
+    ({"Federated": "accounts.google.com"}, "ldap", Strength.NONE),
+    ({"Federated": "ldap"}, ALICE, Strength.NONE),
+    ({"AWS": ACCOUNT}, "ldap", Strength.NONE),  # the directory belongs to no account
+    ({"Service": "ldap"}, "ldap", Strength.DIRECT),  # as AWS's: Service and Federated alike
 ]
 
 
@@ -63,6 +73,37 @@ def test_principal_element(spec: Any, principal: str | None, expected: Strength)
         spec if spec == "*" else {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
     )
     assert PrincipalSpec(value).match(Principal.parse(principal)) is expected
+
+
+LDAP_TRUST = {
+    "Effect": "Allow",
+    "Principal": {"Federated": "ldap"},
+    "Action": "sts:AssumeRoleWithLDAPIdentity",
+    "Condition": {"ForAnyValue:StringEquals": {"ldap:groups": "cn=writers,dc=example,dc=org"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("principal", "groups", "allowed"),
+    [
+        ("ldap", ["cn=readers,dc=example,dc=org", "cn=writers,dc=example,dc=org"], True),
+        ("ldap", ["cn=readers,dc=example,dc=org"], False),
+        ("ldap", [], False),
+        ("accounts.google.com", ["cn=writers,dc=example,dc=org"], False),
+        (ALICE, ["cn=writers,dc=example,dc=org"], False),
+    ],
+)
+def test_trust_policy_for_the_ldap_directory(
+    principal: str, groups: list[str], allowed: bool
+) -> None:
+    """`{"Federated": "ldap"}` in a role's trust policy: the trust policy alone decides
+    (the directory's users have no identity policies), with its conditions."""
+    trust = policy(LDAP_TRUST, kind=PolicyKind.TRUST)
+    request = Request("sts:AssumeRoleWithLDAPIdentity", ROLE, principal, {"ldap:groups": groups})
+    decision = evaluate(request, [], resource_policy=trust)
+    assert decision.allowed is allowed
+    if allowed:
+        assert decision.policy_type is PolicyType.RESOURCE
 
 
 def test_request_derives_global_keys() -> None:
