@@ -102,6 +102,9 @@ class OidcSettings:
     scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email"])
     redirect_uri: str = "http://127.0.0.1:9000/iamgw/callback"
     limit_to_token_expiry: bool = False  # sessions end no later than the token presented
+    # Claim holding the user's groups (dotted path allowed): each group's policies, mapped
+    # in the store (`iamgw oidc attach-policy`), join the claim's in claim mode.
+    groups_claim: str = ""
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{key}.name", "must be 1-64 letters, digits, '.', '_' or '-'")
         if op.name in names:
             raise ConfigError(f"{key}.name", "is used by another [[oidc]] entry")
+        if op.name == "ldap":  # the LDAP directory's name in the store's group mappings
+            raise ConfigError(f"{key}.name", "must not be ldap (the LDAP directory's name)")
         names.add(op.name)
         _check_url(f"{key}.issuer", op.issuer, ("http", "https"))
         if not op.client_id:
