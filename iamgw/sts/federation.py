@@ -7,7 +7,8 @@ Shared by AssumeRoleWithWebIdentity (an ID token) and AssumeRoleWithClientGrants
   action for `Federated` = the provider's ARN, with the claims as condition keys
   `HOST/PATH:sub`, `:aud`, `:azp`, `:amr` and `:CLAIM` for any other claim;
 - `role_policy` mode: the `[[oidc]]` entry's role_policy is every user's policy;
-- claim mode (MinIO): the policies named in the entry's `claim_name` claim.
+- claim mode (MinIO): the policies named in the entry's `claim_name` claim, and those
+  the store maps to the groups in its `groups_claim` (`iamgw oidc attach-policy`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class Catalog:
     objects: list[tuple[str, tuple[str, ...]]]  # (url, client ids)
     policies: dict[str, bool] = field(default_factory=dict)
     roles: dict[str, RoleInfo | None] = field(default_factory=dict)  # by RoleArn
+    groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # provider's mappings
 
     @classmethod
     async def current(cls, request: Request, repo: Repository) -> Catalog:
@@ -113,6 +115,18 @@ class Catalog:
         if arn not in self.roles:
             self.roles[arn] = await find_role(repo, arn)
         return self.roles[arn]
+
+    async def group_policies(self, repo: Repository, provider: str, groups: list[str]) -> list[str]:
+        """The policy names the store maps to any of `groups` of the OpenID provider
+        `provider` (its mappings read once per generation)."""
+        if provider not in self.groups:
+            rows = await run_in_threadpool(repo.oidc_group_mappings, provider)
+            mapped: dict[str, list[str]] = {}
+            for row in rows:
+                mapped.setdefault(row.subject, []).append(row.policy_name)
+            self.groups[provider] = mapped
+        found = self.groups[provider]
+        return list(dict.fromkeys(n for g in groups for n in found.get(g, ())))
 
     async def existing(self, repo: Repository, names: list[str]) -> list[str]:
         """The names among `names` of policies that exist."""
@@ -223,8 +237,13 @@ def claim_tags(claims: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]
 def claim_policies(provider: Provider, claims: dict[str, Any]) -> list[str]:
     """Policy names from the provider's `claim_name` claim (MinIO: a string, a comma list
     or an array; a dotted path reaches into objects; `claim_prefix` prefixes the name)."""
+    return claim_values(claims, provider.claim_prefix + provider.claim_name)
+
+
+def claim_values(claims: dict[str, Any], path: str) -> list[str]:
+    """The texts of the claim `path` (a top-level key, else a dotted path into objects):
+    a string, a comma-separated string or an array of strings."""
     value: Any = claims
-    path = provider.claim_prefix + provider.claim_name
     if path in claims:
         value = claims[path]
     else:
@@ -281,7 +300,8 @@ async def federate(
             idp=idp,
         )
         return Federated(grant, role.max_session_duration, grant.uid, role)
-    names = await _provider_policies(action, repo, provider, claims, catalog)
+    groups_claim = next((o.groups_claim for o in settings.oidc if o.name == provider.name), "")
+    names = await _provider_policies(action, repo, provider, claims, catalog, groups_claim)
     role_name = provider.name
     role_id = "AROA" + hashlib.sha256(provider.issuer.encode()).hexdigest()[:17].upper()
     grant = Grant(
@@ -329,26 +349,34 @@ async def _provider_policies(
     provider: Provider,
     claims: dict[str, Any],
     catalog: Catalog | None,
+    groups_claim: str,
 ) -> list[str]:
-    """Provider mode: the provider's role_policy, or the policies its claim names that
-    exist; AccessDenied when there are none."""
+    """Provider mode: the provider's role_policy, or the policies its claim names and its
+    groups are mapped to that exist; AccessDenied when there are none."""
     if provider.role_policy:
         return [n.strip() for n in provider.role_policy.split(",") if n.strip()]
-    if not provider.claim_name:
+    if not provider.claim_name and not groups_claim:
         raise AccessDenied(
             f"Not authorized to perform {action}: RoleArn names no role of this account."
         )
-    names = claim_policies(provider, claims)
-    if catalog is not None:
-        names = await catalog.existing(repo, names)
-    else:
-        names = await run_in_threadpool(_existing, repo, names)
+    catalog = catalog or Catalog(-1, [])  # none to keep: read the store for this call
+    names = claim_policies(provider, claims) if provider.claim_name else []
+    if groups_claim:
+        groups = claim_values(claims, groups_claim)
+        names += await catalog.group_policies(repo, provider.name, groups)
+    names = await catalog.existing(repo, list(dict.fromkeys(names)))
     if not names:
         raise AccessDenied(
-            f"Not authorized to perform {action}: the token's "
-            f"{provider.claim_prefix + provider.claim_name} claim names no policy."
+            f"Not authorized to perform {action}: the token names no policy"
+            f"{_naming(provider, groups_claim)}."
         )
     return names
+
+
+def _naming(provider: Provider, groups_claim: str) -> str:
+    claims = [provider.claim_prefix + provider.claim_name] if provider.claim_name else []
+    claims += [groups_claim] if groups_claim else []
+    return f" in its {' or '.join(claims)} claim" if claims else ""
 
 
 def _existing(repo: Repository, names: list[str]) -> list[str]:
