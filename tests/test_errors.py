@@ -50,7 +50,9 @@ QUERY_COMMON = {
 # (HTTP 403 SignatureDoesNotMatch, also "Signature expired") and
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 # ("An error occurred (AccessDenied) when calling the AssumeRole operation").
-QUERY_DOCUMENTED = {("SignatureDoesNotMatch", 403), ("AccessDenied", 403)}
+# And botocore's retry rules (data/_retry.json, "throttling"): STS's and IAM's
+# `Throttling` ("Rate exceeded"), HTTP 400.
+QUERY_DOCUMENTED = {("SignatureDoesNotMatch", 403), ("AccessDenied", 403), ("Throttling", 400)}
 # S3 codes of https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html that
 # botocore's list (the s3 model's Error.Code documentation) lacks.
 S3_DOCUMENTED = {

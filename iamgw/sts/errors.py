@@ -11,7 +11,10 @@ library's `MalformedPolicyDocument` is converted where it enters (`from_policy`)
           ├── IDPCommunicationError     400  the provider's keys cannot be fetched
           ├── PackedPolicyTooLarge      400  session policies and tags exceed the packed limit
           ├── MissingParameter          400
-          └── InvalidParameterValue     400
+          ├── InvalidParameterValue     400
+          └── Throttling                400  too many failed logins (AssumeRoleWithLDAPIdentity)
+
+An LDAP directory that cannot be reached is the shared `ServiceUnavailable` (503).
 """
 
 from __future__ import annotations
@@ -58,6 +61,16 @@ class MissingParameter(STSError):
 class InvalidParameterValue(STSError):
     code = "InvalidParameterValue"
     status = 400
+
+
+class Throttling(STSError):
+    """AWS's rate-limit answer to Query calls ("Rate exceeded"; botocore retries it, its
+    `data/_retry.json` "throttling"): here, failed LDAP logins of one user name or from
+    one address beyond the directory's limit."""
+
+    code = "Throttling"
+    status = 400
+    default_message = "Rate exceeded"
 
 
 def from_policy(exc: policy.MalformedPolicyDocument) -> MalformedPolicyDocument:
