@@ -117,6 +117,7 @@ class LdapSettings:
     group_search_base: str = ""
     group_search_filter: str = "(&(objectClass=groupOfNames)(member={user_dn}))"
     start_tls: bool = False
+    ca_file: str = ""  # CA bundle for ldaps:// and StartTLS; empty: libldap's default
     group_policies: dict[str, list[str]] = field(default_factory=dict)
     user_policies: dict[str, list[str]] = field(default_factory=dict)
 
@@ -385,6 +386,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError("ldap.user_search_filter", "must contain {username}")
         if not s.ldap.user_search_base:
             raise ConfigError("ldap.user_search_base", "must not be empty")
+        if s.ldap.ca_file and not Path(s.ldap.ca_file).is_file():
+            raise ConfigError("ldap.ca_file", "file not found")
     for i, target in enumerate(s.audit.targets):
         if target == "stdout" or target.startswith("file:"):
             continue

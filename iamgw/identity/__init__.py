@@ -1,4 +1,5 @@
-"""Identities: root, IAM users, temporary credentials (session tokens), anonymous.
+"""Identities: root, IAM users, temporary credentials (session tokens), anonymous,
+and the logins that open them (OpenID Connect tokens, LDAP / Active Directory).
 
 Temporary credentials follow the AWS STS model
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp.html).
@@ -14,6 +15,15 @@ from .credentials import (
     new_access_key_id,
     new_secret_key,
 )
+from .ldap import (
+    LdapDenied,
+    LdapDirectory,
+    LdapError,
+    LdapLogin,
+    LdapThrottled,
+    LdapUnavailable,
+    normalise_dn,
+)
 from .oidc import InvalidToken as InvalidIdentityToken
 from .oidc import OidcVerifier, Provider, ProviderUnavailable, iam_object_issuer, unverified_issuer
 from .oidc import TokenExpired as IdentityTokenExpired
@@ -27,6 +37,12 @@ __all__ = [
     "IdentityKind",
     "IdentityTokenExpired",
     "InvalidIdentityToken",
+    "LdapDenied",
+    "LdapDirectory",
+    "LdapError",
+    "LdapLogin",
+    "LdapThrottled",
+    "LdapUnavailable",
     "OidcVerifier",
     "Provider",
     "ProviderUnavailable",
@@ -39,6 +55,7 @@ __all__ = [
     "iam_object_issuer",
     "new_access_key_id",
     "new_secret_key",
+    "normalise_dn",
     "request_headers",
     "unverified_issuer",
 ]

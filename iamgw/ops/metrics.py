@@ -36,6 +36,25 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        # LDAP: counted by `iamgw.identity.LdapDirectory`, which is given this object.
+        self.ldap_logins = Counter(
+            "iamgw_ldap_logins",
+            "LDAP logins, by result (ok, denied, throttled, unavailable)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.ldap_latency = Histogram(
+            "iamgw_ldap_seconds",
+            "Time one directory server took over a login, by server URL",
+            ["server"],
+            registry=self.registry,
+        )
+        self.ldap_errors = Counter(
+            "iamgw_ldap_errors",
+            "Directory servers that failed a login (no answer, TLS, refused bind), by URL",
+            ["server"],
+            registry=self.registry,
+        )
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,357 @@
+"""LDAP and Active Directory logins: find the user, bind as them, find their groups.
+
+RFC 4511 (operations), RFC 4513 §5.1 (simple bind: an empty password would be an
+unauthenticated bind, so it is refused before any bind), RFC 4515 and RFC 4514 (the
+user name escaped in filters, DNs compared normalised: `ldap_entries`), and for
+Active Directory MS-ADTS (memberOf, the in-chain rule, userAccountControl).
+
+    LdapError
+    ├── LdapUnavailable   no server answered in time (says which, and why)
+    ├── LdapDenied        wrong password, unknown user, empty password, disabled or
+    │                     locked account: one message, never saying which
+    └── LdapThrottled     too many failed logins for this user name or source address
+
+python-ldap blocks, so a login runs in a worker thread of this directory's own
+limiter: a hung directory holds those threads only, never the ones the gateway
+needs. Every call in it has a timeout cut to what is left of LOGIN_BUDGET (every
+server and retry included: `ldap_conn`). A server that fails is tried after the
+others for a few seconds, never skipped, so logins work again as soon as it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+
+from ..config import LdapSettings
+from .ldap_conn import (
+    TRANSPORT_ERRORS,
+    Conn,
+    Pool,
+    ServerFailed,
+    Servers,
+    close_all,
+    describe,
+    open_connection,
+    result,
+    set_timeouts,
+)
+from .ldap_entries import (
+    directory_name,
+    find_groups,
+    find_user,
+    locked_now,
+    may_be_locked,
+    normalise_dn,
+    read_account,
+    refused_before_bind,
+    supports_in_chain,
+    username_attribute,
+)
+from .throttle import FailedLogins
+
+try:
+    import ldap
+except ImportError:  # pragma: no cover - iamgw[ldap] not installed: LdapDirectory says so
+    ldap = None  # type: ignore[assignment]
+
+__all__ = [
+    "LdapDenied",
+    "LdapDirectory",
+    "LdapError",
+    "LdapLogin",
+    "LdapThrottled",
+    "LdapUnavailable",
+    "normalise_dn",
+]
+
+log = logging.getLogger("iamgw.ldap")
+
+T = TypeVar("T")
+
+LOGIN_BUDGET = 4.5  # seconds for a whole login, every server tried (the issue: < 5 s)
+POOL_SIZE = 4  # service-account connections
+THREADS = 8  # worker threads a directory may hold at once (and bind-only connections)
+NAME_FAILURES = 5  # failed logins per user name ...
+SOURCE_FAILURES = 20  # ... and per source address ...
+FAILURE_WINDOW = 60.0  # ... within this many seconds, then LdapThrottled
+MAX_NAME_LENGTH = 256
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class LdapLogin:
+    """Who logged in: the user name and DN as the directory holds them, and every group
+    (nested ones included, up to 8 levels and 1000 groups) as DNs."""
+
+    username: str
+    user_dn: str
+    group_dns: tuple[str, ...]
+
+
+class LdapError(Exception):
+    """An LDAP login did not succeed."""
+
+
+class LdapUnavailable(LdapError):
+    """No directory server answered in time."""
+
+
+class LdapDenied(LdapError):
+    """The user name and password do not open a login (the reason is never told)."""
+
+    MESSAGE = "LDAP login refused: wrong user name or password, or the account is disabled"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class LdapThrottled(LdapError):
+    """Too many failed logins for this user name or source address."""
+
+    MESSAGE = "too many failed LDAP logins; try again later"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class LdapDirectory:
+    """Logins against the `[ldap]` directory; one per gateway process. `metrics`: an
+    object with `ldap_logins`, `ldap_latency`, `ldap_errors` (iamgw.ops.Metrics), each
+    optional."""
+
+    def __init__(self, settings: LdapSettings, *, metrics: object | None = None) -> None:
+        if ldap is None:  # pragma: no cover
+            raise LdapError("python-ldap is not installed: pip install 'iamgw[ldap]'")
+        if not settings.urls:
+            raise ValueError("[ldap] url is empty: LDAP logins are off")
+        self.settings = settings
+        self._metrics = metrics
+        self._servers = Servers(settings.urls)
+        self._service = Pool(POOL_SIZE, self._open_service)
+        # User binds never run on the service account's connections: a search after
+        # them would run as the user (or, after a refused bind, as nobody).
+        self._binds = Pool(THREADS, lambda url, deadline: open_connection(url, settings, deadline))
+        self._in_chain: dict[str, bool] = {}
+        self._username_attr = username_attribute(settings.user_search_filter)
+        self._names = FailedLogins(NAME_FAILURES, FAILURE_WINDOW)
+        self._sources = FailedLogins(SOURCE_FAILURES, FAILURE_WINDOW)
+        self._limiter: anyio.CapacityLimiter | None = None
+        for url in settings.urls:
+            plain = url.lower().startswith("ldap://") and not settings.start_tls
+            if plain and urlsplit(url).hostname not in LOOPBACK_HOSTS:
+                log.warning("LDAP: %s without start_tls: passwords cross the network in clear", url)
+
+    def __repr__(self) -> str:
+        return f"LdapDirectory({' '.join(self._servers.urls)!r})"
+
+    async def login(self, username: str, password: str, source: str | None = None) -> LdapLogin:
+        """The user's login, or LdapDenied / LdapThrottled / LdapUnavailable. `source`:
+        the client's address, for the per-address limit of failed logins."""
+        # Keys bounded in size: a refused 1 MB name is not kept whole.
+        name_key = username.strip().casefold()[: MAX_NAME_LENGTH + 1]
+        source = source[:64] if source is not None else None
+        now = time.monotonic()
+        if self._names.blocked(name_key, now) or (
+            source is not None and self._sources.blocked(source, now)
+        ):
+            self._count("throttled")
+            log.info("LDAP login throttled: %r from %s", username[:MAX_NAME_LENGTH], source)
+            raise LdapThrottled
+        # Counted as failed from the start, so that attempts in flight cannot pass the limit.
+        name_stamp = self._names.begin(name_key, now)
+        source_stamp = self._sources.begin(source, now) if source is not None else 0.0
+        try:
+            login = await self._login(username, password, now + LOGIN_BUDGET)
+        except LdapDenied:
+            self._count("denied")
+            log.info("LDAP login refused: %r from %s", username[:MAX_NAME_LENGTH], source)
+            raise
+        except BaseException as exc:  # not the user's fault: not counted
+            self._names.forgive(name_key, name_stamp)
+            if source is not None:
+                self._sources.forgive(source, source_stamp)
+            if isinstance(exc, LdapUnavailable):
+                self._count("unavailable")
+                log.warning("%s", exc)
+            raise
+        self._names.clear(name_key)
+        if source is not None:
+            self._sources.forgive(source, source_stamp)
+        self._count("ok")
+        return login
+
+    async def aclose(self) -> None:
+        """Close the pooled connections; later logins are LdapUnavailable."""
+        await anyio.to_thread.run_sync(self._close, limiter=self._thread_limiter())
+
+    def _close(self) -> None:
+        self._service.close()
+        self._binds.close()
+
+    async def _login(self, username: str, password: str, deadline: float) -> LdapLogin:
+        if not _acceptable(username, password):
+            raise LdapDenied  # before any bind: an empty password would be anonymous
+        # The thread's calls end by the deadline; the wait for a free thread might not.
+        with anyio.move_on_after(max(0.0, deadline - time.monotonic()) + 0.2):
+            return await anyio.to_thread.run_sync(
+                self._login_sync, username, password, deadline, limiter=self._thread_limiter()
+            )
+        raise LdapUnavailable(f"LDAP: no server answered within {LOGIN_BUDGET:g}s (all busy)")
+
+    def _thread_limiter(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:  # made in the event loop that uses it
+            self._limiter = anyio.CapacityLimiter(THREADS)
+        return self._limiter
+
+    # ---- in a worker thread -----------------------------------------------------------
+
+    def _login_sync(self, username: str, password: str, deadline: float) -> LdapLogin:
+        reasons = []
+        for url in self._servers.order():
+            if time.monotonic() >= deadline:
+                reasons.append(f"{url}: not tried, out of time")
+                continue
+            began = time.monotonic()
+            try:
+                login = self._login_on(url, username, password, deadline)
+            except ServerFailed as exc:
+                self._servers.failed(url)
+                self._observe("ldap_errors", url)
+                reasons.append(f"{url}: {exc}")
+                continue
+            except LdapDenied:
+                self._servers.answered(url)
+                raise
+            finally:
+                self._observe("ldap_latency", url, time.monotonic() - began)
+            self._servers.answered(url)
+            return login
+        raise LdapUnavailable(
+            f"LDAP: no server answered within {LOGIN_BUDGET:g}s: " + "; ".join(reasons)
+        )
+
+    def _login_on(self, url: str, username: str, password: str, deadline: float) -> LdapLogin:
+        s = self.settings
+        entry = self._service_call(
+            url, lambda ld: find_user(ld, s, username, self._username_attr, deadline), deadline
+        )
+        if entry is None or refused_before_bind(entry[1]):
+            # The same work as a wrong password (one bind), so that the answer takes as
+            # long and tells nothing about whether the user exists.
+            dummy_dn = f"cn=iamgw-no-such-user-{secrets.token_hex(8)},{s.user_search_base}"
+            self._bind_as(url, dummy_dn, secrets.token_urlsafe(16), deadline)
+            raise LdapDenied
+        user_dn, attrs = entry
+        if not self._bind_as(url, user_dn, password, deadline):
+            raise LdapDenied
+        if may_be_locked(attrs):
+            again = self._service_call(
+                url, lambda ld: read_account(ld, user_dn, deadline), deadline
+            )
+            if again is None or locked_now(again):
+                raise LdapDenied
+        name = directory_name(attrs, self._username_attr, username)
+        in_chain = self._in_chain.get(url, False)
+        groups = self._service_call(
+            url,
+            lambda ld: find_groups(ld, s, in_chain, deadline, user_dn, name, attrs),
+            deadline,
+        )
+        return LdapLogin(username=name, user_dn=user_dn, group_dns=tuple(groups))
+
+    def _service_call(self, url: str, work: Callable[[Any], T], deadline: float) -> T:
+        """`work(ld)` on a pooled service connection. One the server has closed meanwhile
+        is replaced once before the server counts as failed; any other error closes the
+        connection (the next one is bound afresh)."""
+        for attempt in range(2):
+            conn, reused = self._service.take(url, deadline)
+            try:
+                set_timeouts(conn.ld, deadline)
+                answer = work(conn.ld)
+            except ldap.SERVER_DOWN as exc:
+                self._service.discard(conn)
+                if reused and attempt == 0:
+                    continue
+                raise ServerFailed(describe(exc)) from None
+            except ldap.LDAPError as exc:
+                self._service.discard(conn)
+                raise ServerFailed(describe(exc)) from None
+            except BaseException:
+                self._service.discard(conn)
+                raise
+            self._service.give(conn)
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bind_as(self, url: str, dn: str, password: str, deadline: float) -> bool:
+        """Whether the directory takes `password` for `dn` (on a bind-only connection)."""
+        conn, _ = self._binds.take(url, deadline)
+        try:
+            set_timeouts(conn.ld, deadline)
+            result(conn.ld, conn.ld.simple_bind(dn, password), deadline)
+        except TRANSPORT_ERRORS as exc:
+            self._binds.discard(conn)
+            raise ServerFailed(describe(exc)) from None
+        except ldap.LDAPError:
+            # invalidCredentials, also what AD and ppolicy answer for a locked account.
+            self._binds.give(conn)
+            return False
+        except BaseException:
+            self._binds.discard(conn)
+            raise
+        self._binds.give(conn)
+        return True
+
+    def _open_service(self, url: str, deadline: float) -> Any:
+        """A connection bound as the service account (anonymous when bind_dn is empty)."""
+        s = self.settings
+        ld = open_connection(url, s, deadline)
+        try:
+            if s.bind_dn:
+                try:
+                    result(ld, ld.simple_bind(s.bind_dn, s.bind_password), deadline)
+                except ldap.INVALID_CREDENTIALS:
+                    raise ServerFailed("the service account (bind_dn) was refused") from None
+            if url not in self._in_chain:
+                self._in_chain[url] = supports_in_chain(ld, deadline)
+        except ldap.LDAPError as exc:
+            close_all([Conn(url, ld)])
+            raise ServerFailed(describe(exc)) from None
+        except BaseException:
+            close_all([Conn(url, ld)])
+            raise
+        return ld
+
+    def _count(self, outcome: str) -> None:
+        counter = getattr(self._metrics, "ldap_logins", None)
+        if counter is not None:
+            counter.labels(outcome).inc()
+
+    def _observe(self, metric: str, server: str, seconds: float | None = None) -> None:
+        family = getattr(self._metrics, metric, None)
+        if family is None:
+            return
+        if seconds is None:
+            family.labels(server).inc()
+        else:
+            family.labels(server).observe(seconds)
+
+
+def _acceptable(username: str, password: str) -> bool:
+    if not password or not username.strip() or len(username) > MAX_NAME_LENGTH:
+        return False
+    try:
+        username.encode("utf-8")
+        password.encode("utf-8")
+    except UnicodeError:  # lone surrogates: no directory holds such a name
+        return False
+    return True
