@@ -68,6 +68,7 @@ def create_app(
         access = Access(repo, tokens, root.access_key, root.secret_key)
         auditor = Auditor(settings.audit.targets, transport=audit_transport)
         await auditor.start()
+        ldap = identity.LdapDirectory(settings.ldap, metrics=metrics) if settings.ldap.url else None
         app.state.gateway = Gateway(
             settings=settings,
             repo=repo,
@@ -81,10 +82,13 @@ def create_app(
             metrics=metrics,
             oidc=OidcVerifier(),
             iam_threads=anyio.CapacityLimiter(32),
+            ldap=ldap,
         )
         try:
             yield
         finally:
+            if ldap is not None:
+                await ldap.aclose()
             await auditor.aclose()
             await pool.aclose()
             repo.close()

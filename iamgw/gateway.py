@@ -2,7 +2,7 @@
 
 Every handler reaches them the same way, `gateway_of(request)`, typed: settings, the
 store, the storage nodes, the decision point (`access`), the token sealer, audit and
-metrics, and the per-process caches the STS and IAM handlers keep. The types are
+metrics, the LDAP directory, and the per-process caches the STS and IAM handlers keep. The types are
 imported for type checking only, so any package may import this module without
 importing the ones it describes.
 """
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from iamgw.config import Settings
     from iamgw.datadir import RootCredentials
-    from iamgw.identity import Access, OidcVerifier, SessionTokens
+    from iamgw.identity import Access, LdapDirectory, OidcVerifier, SessionTokens
     from iamgw.ops import Auditor, Metrics
     from iamgw.s3 import Proxy, UpstreamPool
     from iamgw.store import MasterKey, Repository
@@ -41,6 +41,7 @@ class Gateway:
     oidc: OidcVerifier  # web identity tokens: one key cache per process
     iam_threads: anyio.CapacityLimiter  # IAM handlers' own threads (see iam.handle)
     sts_catalog: Catalog | None = None  # OIDC providers and roles, per store generation
+    ldap: LdapDirectory | None = None  # with an [ldap] url: AssumeRoleWithLDAPIdentity
 
 
 def gateway_of(request: Request) -> Gateway:

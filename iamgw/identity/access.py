@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iamgw.errors import ExpiredToken, InvalidAccessKeyId, InvalidToken
 from iamgw.identity.credentials import SessionClaims, SessionTokens, TokenError, TokenExpired
+from iamgw.identity.ldap import normalise_dn
 from iamgw.identity.principals import (
     Identity,
     current_grant,
@@ -74,6 +75,14 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
     cache[key] = value
 
 
+def _as_dn(subject: str) -> str | None:
+    """`subject` normalised as an LDAP DN; None when it is not one."""
+    try:
+        return normalise_dn(subject)
+    except ValueError:
+        return None
+
+
 def session_policy_name(document: str) -> str:
     return "session:" + hashlib.sha256(document.encode()).hexdigest()
 
@@ -89,6 +98,7 @@ class Access:
         self._local_store = repo.is_local
         self._revocations: list[Any] = []
         self._revocations_read = 0.0  # a revocation is a store write: re-read at once
+        self._revoked_dns: dict[str, str | None] = {}  # "user" subjects read as DNs
         self._snapshot = Snapshot(-1)
         # The snapshot of the request running in this context (task or its threads).
         self._pinned: ContextVar[Snapshot | None] = ContextVar(
@@ -199,20 +209,40 @@ class Access:
         now = time.monotonic()
         if now - self._revocations_read >= REVOCATION_REFRESH_SECONDS:
             self._revocations = await run_in_threadpool(self.repo.revocations)
+            self._revoked_dns = {}
             self._revocations_read = now
         for entry in self._revocations:
             before = entry.issued_before.timestamp() if entry.issued_before else None
             if entry.kind == "session" and entry.subject == claims.sid:
                 return True
             # "user": the session's own ARN, its role or IAM user, or the federated
-            # user (its unique id or its token's subject): one OIDC user, not a provider.
-            subjects = (claims.arn, claims.src, claims.uid, claims.idp.get("jwt:sub"))
-            by_user = entry.kind == "user" and entry.subject in subjects
+            # user (its unique id, its token's subject, its LDAP user name or DN): one
+            # OIDC or LDAP user, not a provider.
+            subjects = (
+                claims.arn,
+                claims.src,
+                claims.uid,
+                claims.idp.get("jwt:sub"),
+                claims.idp.get("ldap:username"),
+            )
+            by_user = entry.kind == "user" and (
+                entry.subject in subjects or self._same_dn(entry.subject, claims)
+            )
             if by_user and (before is None or claims.iat <= before):
                 return True
             if entry.kind == "before" and before is not None and claims.iat < before:
                 return True
         return False
+
+    def _same_dn(self, subject: str, claims: SessionClaims) -> bool:
+        """Whether a "user" revocation names the session's LDAP user by DN (in any of the
+        DN's forms: the session holds it normalised)."""
+        user = claims.idp.get("ldap:user")
+        if user is None or "=" not in subject or subject.startswith("arn:"):
+            return False  # (only an LDAP session needs python-ldap's DN parser)
+        if subject not in self._revoked_dns:
+            self._revoked_dns[subject] = _as_dn(subject)
+        return self._revoked_dns[subject] == user
 
     # -- decisions ------------------------------------------------------------
 

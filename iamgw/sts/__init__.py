@@ -3,7 +3,8 @@
 https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
 One module per action; `handle` dispatches and counts issued credentials and
 failures (the only place STS metrics are counted). OpenID federation:
-`iamgw.sts.federation` over `iamgw.identity.oidc`.
+`iamgw.sts.federation` over `iamgw.identity.oidc`; LDAP logins:
+`iamgw.sts.assume_role_with_ldap_identity` over `iamgw.identity.ldap`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from iamgw.gateway import gateway_of
 from . import (
     assume_role,
     assume_role_with_client_grants,
+    assume_role_with_ldap_identity,
     assume_role_with_web_identity,
     get_caller_identity,
     get_session_token,
@@ -33,6 +35,7 @@ ACTIONS: dict[str, Handler] = {
     "AssumeRole": assume_role.handle,
     "AssumeRoleWithWebIdentity": assume_role_with_web_identity.handle,
     "AssumeRoleWithClientGrants": assume_role_with_client_grants.handle,
+    "AssumeRoleWithLDAPIdentity": assume_role_with_ldap_identity.handle,
     "GetCallerIdentity": get_caller_identity.handle,
     "GetSessionToken": get_session_token.handle,
 }
