@@ -64,6 +64,9 @@ PRINCIPAL = "ldap"  # the trust policy's {"Federated": "ldap"}
 ROLE_NAME = "ldap"  # directory mode: assumed-role/ldap/USERNAME
 MAX_USERNAME = 256
 MAX_PASSWORD = 1024
+# Every group DN travels in the session token (`ldap:groups`): 256 keep a token of a
+# few KiB, which S3 clients send in a header with every request.
+MAX_SESSION_GROUPS = 256
 REFUSED = (
     "Not authorized to perform sts:AssumeRoleWithLDAPIdentity: the user name or password "
     "is wrong, or no policy applies to the user."
@@ -145,6 +148,15 @@ def ldap_claims(login: LdapLogin) -> dict[str, Any]:
     """The session's `ldap:` condition keys (and `${ldap:...}` policy variables); DNs in
     their normalised form, so that a policy names them one way."""
     groups = sorted({normalise_dn(g) for g in login.group_dns})
+    if len(groups) > MAX_SESSION_GROUPS:
+        # Dropping some would let a Deny on one of them pass unseen: refused instead.
+        log.warning(
+            "LDAP login of %r refused: %d groups, a session carries at most %d",
+            login.username[:MAX_USERNAME],
+            len(groups),
+            MAX_SESSION_GROUPS,
+        )
+        raise AccessDenied(REFUSED)
     return {
         "ldap:username": login.username,
         "ldap:user": normalise_dn(login.user_dn),

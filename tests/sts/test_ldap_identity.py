@@ -332,6 +332,23 @@ def test_refusals_look_alike(ldap_gateway, slapd) -> None:
         assert alice not in response.text
 
 
+def test_more_groups_than_a_session_carries(ldap_gateway, slapd) -> None:
+    """Every group DN travels in the session (`ldap:groups`): beyond 256 the login is
+    refused rather than some groups dropped (a Deny naming one would pass unseen)."""
+    uid, password = new_user(slapd, "joiner")
+    prefix = f"many-{secrets.token_hex(3)}"
+    slapd.add(
+        "\n".join(
+            f"dn: {slapd.group_dn(f'{prefix}-{i}')}\nobjectClass: groupOfNames\n"
+            f"cn: {prefix}-{i}\nmember: {slapd.user_dn(uid)}\n"
+            for i in range(257)
+        )
+    )
+    ldap_gateway.repo.attach_ldap_policies("group", slapd.group_dn(f"{prefix}-0"), ["readonly"])
+    wrong = refusal(form_call(ldap_gateway, uid, password + "x"))
+    assert refusal(form_call(ldap_gateway, uid, password)) == wrong
+
+
 @pytest.fixture(scope="module")
 def throttle_gateway(seaweedfs, slapd, tmp_path_factory) -> Iterator[GatewayServer]:
     """A directory of its own: the failed logins counted here touch no other test."""
