@@ -156,38 +156,41 @@ class LdapDirectory:
     async def login(self, username: str, password: str, source: str | None = None) -> LdapLogin:
         """The user's login, or LdapDenied / LdapThrottled / LdapUnavailable. `source`:
         the client's address, for the per-address limit of failed logins."""
+        deadline = time.monotonic() + LOGIN_BUDGET
         # Keys bounded in size: a refused 1 MB name is not kept whole.
-        name_key = username.strip().casefold()[: MAX_NAME_LENGTH + 1]
-        source = source[:64] if source is not None else None
-        now = time.monotonic()
-        if self._names.blocked(name_key, now) or (
-            source is not None and self._sources.blocked(source, now)
-        ):
-            self._count("throttled")
-            log.info("LDAP login throttled: %r from %s", username[:MAX_NAME_LENGTH], source)
-            raise LdapThrottled
-        # Counted as failed from the start, so that attempts in flight cannot pass the limit.
-        name_stamp = self._names.begin(name_key, now)
-        source_stamp = self._sources.begin(source, now) if source is not None else 0.0
+        keys = [(self._names, username.strip().casefold()[: MAX_NAME_LENGTH + 1])]
+        if source is not None:
+            keys.append((self._sources, source[:64]))
+        started: list[tuple[FailedLogins, str]] = []
+        failed = False
         try:
-            login = await self._login(username, password, now + LOGIN_BUDGET)
-        except LdapDenied:
-            self._count("denied")
-            log.info("LDAP login refused: %r from %s", username[:MAX_NAME_LENGTH], source)
-            raise
-        except BaseException as exc:  # not the user's fault: not counted
-            self._names.forgive(name_key, name_stamp)
-            if source is not None:
-                self._sources.forgive(source, source_stamp)
-            if isinstance(exc, LdapUnavailable):
+            with anyio.move_on_after(LOGIN_BUDGET):
+                for counter, key in keys:
+                    if not await counter.begin(key):
+                        self._count("throttled")
+                        log.info("LDAP login throttled: %r from %s", keys[0][1], source)
+                        raise LdapThrottled
+                    started.append((counter, key))
+            if len(started) < len(keys):  # waited for the attempts in flight till the end
+                self._count("unavailable")
+                raise LdapUnavailable("LDAP: earlier logins of this name are still waiting")
+            try:
+                found = await self._login(username, password, deadline)
+            except LdapDenied:
+                failed = True
+                self._count("denied")
+                log.info("LDAP login refused: %r from %s", keys[0][1], source)
+                raise
+            except LdapUnavailable as exc:
                 self._count("unavailable")
                 log.warning("%s", exc)
-            raise
-        self._names.clear(name_key)
-        if source is not None:
-            self._sources.forgive(source, source_stamp)
+                raise
+        finally:
+            for counter, key in started:
+                counter.end(key, failed=failed)
+        self._names.clear(keys[0][1])
         self._count("ok")
-        return login
+        return found
 
     async def aclose(self) -> None:
         """Close the pooled connections; later logins are LdapUnavailable."""
@@ -226,7 +229,7 @@ class LdapDirectory:
             except ServerFailed as exc:
                 self._servers.failed(url)
                 self._observe("ldap_errors", url)
-                reasons.append(f"{url}: {exc}")
+                reasons.append(f"{url}: {exc}{self._tls_hint(url, str(exc))}")
                 continue
             except LdapDenied:
                 self._servers.answered(url)
@@ -330,6 +333,13 @@ class LdapDirectory:
             close_all([Conn(url, ld)])
             raise
         return ld
+
+    def _tls_hint(self, url: str, reason: str) -> str:
+        # libldap says no more than this when the TLS handshake or its checks fail.
+        tls = url.lower().startswith("ldaps://") or self.settings.start_tls
+        if tls and reason in ("Can't contact LDAP server", "Connect error"):
+            return " (TLS: is the certificate from ca_file's CA, and for this host name?)"
+        return ""
 
     def _count(self, outcome: str) -> None:
         counter = getattr(self._metrics, "ldap_logins", None)

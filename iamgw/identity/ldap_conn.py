@@ -215,4 +215,4 @@ def describe(exc: BaseException) -> str:
     detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     text = str(detail.get("desc") or type(exc).__name__)
     info = detail.get("info")
-    return f"{text} ({info})" if info else text
+    return f"{text} ({info})" if info and info != "(unknown error code)" else text

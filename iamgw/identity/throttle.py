@@ -1,15 +1,19 @@
-"""Failed logins counted per key (a user name, a source address) in a sliding window.
+"""Failed logins limited per key (a user name, a source address) in a sliding window.
 
-An attempt is counted when it starts (`begin`), so that many attempts in flight at
-once cannot all slip under the limit, and taken back (`forgive`) when it did not
-fail for the user's fault. The table holds at most `max_keys` keys: the least
-recently counted go first, so an attacker's many names cannot grow it without bound.
+An attempt may start only when, even if it and every attempt still in flight for the
+key failed, the key would stay within the limit; otherwise it waits for one to end.
+So a burst of concurrent guesses cannot slip past the limit, while concurrent logins
+that succeed never wait long and are never refused. The failures table holds at most
+`max_keys` keys, the least recently failed going first: an attacker's many names
+cannot grow it without bound (the in-flight table is bounded by what is in flight).
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+
+import anyio
 
 
 class FailedLogins:
@@ -21,44 +25,57 @@ class FailedLogins:
         self.limit = limit
         self.window = window
         self.max_keys = max_keys
-        self._stamps: OrderedDict[str, deque[float]] = OrderedDict()
+        self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+        self._in_flight: dict[str, int] = {}
+        self._ended: dict[str, anyio.Event] = {}
 
     def __len__(self) -> int:
-        return len(self._stamps)
+        return len(self._failed)
 
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        stamps = self._stamps.get(key)
+    def failures(self, key: str, now: float | None = None) -> int:
+        stamps = self._failed.get(key)
         if stamps is None:
-            return False
+            return 0
         now = time.monotonic() if now is None else now
-        # deque(maxlen=limit): full and its oldest still inside the window -> over the limit.
-        return len(stamps) >= self.limit and now - stamps[0] < self.window
-
-    def begin(self, key: str, now: float | None = None) -> float:
-        """Count an attempt as failed until told otherwise; its stamp for `forgive`."""
-        now = time.monotonic() if now is None else now
-        stamps = self._stamps.pop(key, None)
-        if stamps is None:
-            stamps = deque(maxlen=self.limit)
         while stamps and now - stamps[0] >= self.window:
             stamps.popleft()
-        stamps.append(now)
-        self._stamps[key] = stamps  # most recently counted last
-        while len(self._stamps) > self.max_keys:
-            self._stamps.popitem(last=False)
-        return now
-
-    def forgive(self, key: str, stamp: float) -> None:
-        """Take back one attempt (it succeeded, or the directory did not answer)."""
-        stamps = self._stamps.get(key)
-        if stamps is None:
-            return
-        try:
-            stamps.remove(stamp)
-        except ValueError:
-            return
         if not stamps:
-            del self._stamps[key]
+            del self._failed[key]
+        return len(stamps)
+
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        return self.failures(key, now) >= self.limit
+
+    async def begin(self, key: str) -> bool:
+        """Start an attempt (True), waiting while attempts in flight could still take the
+        key to its limit; False when the key is over the limit (nothing started)."""
+        while True:
+            failed = self.failures(key)
+            if failed >= self.limit:
+                return False
+            if failed + self._in_flight.get(key, 0) < self.limit:
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                return True
+            await self._ended.setdefault(key, anyio.Event()).wait()
+
+    def end(self, key: str, *, failed: bool, now: float | None = None) -> None:
+        """End an attempt that `begin` started; `failed`: count it against the key."""
+        left = self._in_flight.pop(key, 1) - 1
+        if left > 0:
+            self._in_flight[key] = left
+        if failed:
+            self._record(key, time.monotonic() if now is None else now)
+        ended = self._ended.pop(key, None)
+        if ended is not None:
+            ended.set()
 
     def clear(self, key: str) -> None:
-        self._stamps.pop(key, None)
+        """Forget the key's failures (its login has just succeeded)."""
+        self._failed.pop(key, None)
+
+    def _record(self, key: str, now: float) -> None:
+        stamps = self._failed.pop(key, None) or deque(maxlen=self.limit)
+        stamps.append(now)
+        self._failed[key] = stamps  # the most recently failed last
+        while len(self._failed) > self.max_keys:
+            self._failed.popitem(last=False)
