@@ -21,11 +21,11 @@ or an audit record).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -211,7 +211,8 @@ async def directory_policies(gateway: Gateway, catalog: Catalog, login: LdapLogi
     """The existing policies mapped to the user's DN or its groups' DNs, by the settings
     and by the store; AccessDenied when there is none."""
     names = configured_policies(gateway.settings.ldap, login)
-    names += await run_in_threadpool(gateway.repo.ldap_policies, login.user_dn, login.group_dns)
+    user, groups = normalise_dn(login.user_dn), sorted({normalise_dn(g) for g in login.group_dns})
+    names += await catalog.ldap_policies(gateway.repo, user, groups)
     found = await catalog.existing(gateway.repo, list(dict.fromkeys(names)))
     if not found:
         raise AccessDenied(REFUSED)
@@ -229,6 +230,7 @@ def configured_policies(settings: LdapSettings, login: LdapLogin) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=4096)  # the settings' keys: a bounded, fixed set
 def _dn(key: str) -> str | None:
     """A settings key normalised; None (and a warning) when it is not a DN."""
     try:

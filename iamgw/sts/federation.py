@@ -98,6 +98,7 @@ class Catalog:
     policies: dict[str, bool] = field(default_factory=dict)
     roles: dict[str, RoleInfo | None] = field(default_factory=dict)  # by RoleArn
     groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # provider's mappings
+    ldap: dict[tuple[str, str], list[str]] | None = None  # (kind, normalised DN) -> policies
 
     @classmethod
     async def current(cls, request: Request, repo: Repository) -> Catalog:
@@ -127,6 +128,19 @@ class Catalog:
             self.groups[provider] = mapped
         found = self.groups[provider]
         return list(dict.fromkeys(n for g in groups for n in found.get(g, ())))
+
+    async def ldap_policies(self, repo: Repository, user: str, groups: list[str]) -> list[str]:
+        """The policy names the store maps to the user's DN or its groups' DNs (all given
+        normalised, as the store keeps them), the mappings read once per generation."""
+        if self.ldap is None:
+            rows = await run_in_threadpool(repo.ldap_mappings)
+            self.ldap = {}
+            for row in rows:
+                self.ldap.setdefault((row.kind, row.subject), []).append(row.policy_name)
+        names = [*self.ldap.get(("user", user), ())]
+        for group in groups:
+            names += self.ldap.get(("group", group), ())
+        return list(dict.fromkeys(names))
 
     async def existing(self, repo: Repository, names: list[str]) -> list[str]:
         """The names among `names` of policies that exist."""

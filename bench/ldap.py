@@ -1,0 +1,184 @@
+"""LDAP logins: AssumeRoleWithLDAPIdentity through iamgw beside the same directory work
+done by python-ldap directly, in one run.
+
+    .venv/bin/python bench/ldap.py [--seconds 6] [--clients 8]
+
+Starts an OpenLDAP `slapd` (the test peer, seeded with alice/bob/carol), a SeaweedFS
+node and an `iamgw serve` process (one worker) with `[ldap]` pointing at the slapd.
+- iamgw: `--clients` concurrent clients POST AssumeRoleWithLDAPIdentity (unsigned
+  form, as minio-py sends it) for alice, bob and carol in turn; every answer must be
+  200 with credentials.
+- direct: as many threads, each with its own python-ldap connection, doing what a
+  login needs: the service account's user search, the user's bind on a second
+  connection, and the group search.
+Prints logins/s (median of 3 runs each) and the ratio. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+# Run as a script, this file's folder comes first on sys.path, and its name would hide
+# python-ldap's `ldap` package: the project's root goes there instead.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import httpx  # noqa: E402
+import ldap  # noqa: E402
+from ldap.filter import escape_filter_chars  # noqa: E402
+
+from bench import wrk  # noqa: E402
+from bench.proxy import free_port, gateway_env, serve  # noqa: E402
+from iamgw.s3 import start_seaweedfs  # noqa: E402
+from tests.peers import Slapd, start_slapd  # noqa: E402
+
+USERS = ("alice", "bob", "carol")
+
+
+def ldap_env(slapd: Slapd) -> dict[str, str]:
+    everyone = {slapd.people_dn: ["readonly"]}
+    return {
+        "IAMGW_LDAP_URL": slapd.url,
+        "IAMGW_LDAP_BIND_DN": slapd.bind_dn,
+        "IAMGW_LDAP_BIND_PASSWORD": slapd.bind_password,
+        "IAMGW_LDAP_USER_SEARCH_BASE": slapd.people_dn,
+        "IAMGW_LDAP_GROUP_SEARCH_BASE": slapd.groups_dn,
+        "IAMGW_LDAP_GROUP_POLICIES": json.dumps(
+            {
+                f"cn=s3-readers,{slapd.groups_dn}": ["readonly"],
+                f"cn=s3-writers,{slapd.groups_dn}": ["readwrite"],
+            }  # fmt: skip
+        ),
+        "IAMGW_LDAP_USER_POLICIES": json.dumps(
+            {slapd.user_dn(u): everyone[slapd.people_dn] for u in USERS}
+        ),
+    }
+
+
+def form(slapd: Slapd, user: str) -> dict[str, str]:
+    return {
+        "Action": "AssumeRoleWithLDAPIdentity",
+        "Version": "2011-06-15",
+        "LDAPUsername": user,
+        "LDAPPassword": slapd.users[user],
+    }
+
+
+def gateway_rate_wrk(url: str, slapd: Slapd, clients: int, seconds: float) -> float:
+    """wrk (a C client, so the client's own cost does not hide the gateway's): the same
+    login, alice's, again and again; every answer must be 2xx."""
+    body = urlencode(form(slapd, "alice")).encode()
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    return wrk.rate(url + "/", "POST", headers, body, clients, seconds)
+
+
+async def gateway_rate(url: str, slapd: Slapd, clients: int, seconds: float) -> float:
+    if wrk.available():
+        return gateway_rate_wrk(url, slapd, clients, seconds)
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal done
+        async with httpx.AsyncClient(timeout=30) as http:
+            i = n
+            while time.perf_counter() < deadline:
+                user = USERS[i % len(USERS)]
+                r = await http.post(url + "/", data=form(slapd, user))
+                if r.status_code != 200 or "<SessionToken>" not in r.text:
+                    raise RuntimeError(f"login of {user}: {r.status_code} {r.text[:200]}")
+                done += 1
+                i += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return done / (time.perf_counter() - started)
+
+
+def direct_rate(slapd: Slapd, clients: int, seconds: float) -> float:
+    done = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker(n: int) -> None:
+        nonlocal done
+        service = ldap.initialize(slapd.url)
+        service.set_option(ldap.OPT_REFERRALS, 0)
+        service.simple_bind_s(slapd.bind_dn, slapd.bind_password)
+        i = n
+        while time.perf_counter() < deadline:
+            user = USERS[i % len(USERS)]
+            found = service.search_s(
+                slapd.people_dn, ldap.SCOPE_SUBTREE, f"(uid={escape_filter_chars(user)})", ["uid"]
+            )
+            dn = found[0][0]
+            bind = ldap.initialize(slapd.url)
+            bind.simple_bind_s(dn, slapd.users[user])
+            bind.unbind_s()
+            service.search_s(
+                slapd.groups_dn,
+                ldap.SCOPE_SUBTREE,
+                f"(&(objectClass=groupOfNames)(member={escape_filter_chars(dn)}))",
+                ["cn"],
+            )
+            with lock:
+                done += 1
+            i += 1
+        service.unbind_s()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done / (time.perf_counter() - started)
+
+
+async def run(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="iamgw-bench-ldap-"))
+    slapd = start_slapd(workdir / "slapd")
+    node = start_seaweedfs(workdir / "node")
+    env = gateway_env(node, workdir / "gateway", free_port(), **ldap_env(slapd))
+    proc, url = serve(env)
+    try:
+        await gateway_rate(url, slapd, args.clients, 1.0)  # warm up
+        seconds = args.seconds / 3
+        ours = statistics.median(
+            [await gateway_rate(url, slapd, args.clients, seconds) for _ in range(3)]
+        )
+        print("  measured iamgw", file=sys.stderr)
+        direct = statistics.median([direct_rate(slapd, args.clients, seconds) for _ in range(3)])
+        print("  measured python-ldap", file=sys.stderr)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        node.stop()
+        slapd.stop()
+    print(f"\n{'LDAP logins, ' + str(args.clients) + ' clients':<52}{'logins/s':>10}{'ratio':>8}")
+    print("-" * 70)
+    print(f"{'python-ldap directly (search + bind + group search)':<52}{direct:>10,.0f}{'':>8}")
+    print(f"{'iamgw AssumeRoleWithLDAPIdentity (credentials issued)':<52}{ours:>10,.0f}"
+          f"{ours / direct:>8.2f}")  # fmt: skip
+    client = "wrk, alice's login again and again" if wrk.available() else "a Python client"
+    print(f"\n1 uvicorn worker; {client}; slapd, clients, gateway and node share the cores.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement (3 runs)")
+    parser.add_argument("--clients", type=int, default=8)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
