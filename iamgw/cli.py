@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
@@ -142,6 +143,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = settings.server.host, settings.server.port
     _check_port_free(host, port)
     _check_store(settings)
+    if settings.ldap.url and importlib.util.find_spec("ldap") is None:
+        raise StartupError(
+            "[ldap] url is set but python-ldap is not installed: pip install 'iamgw[ldap]'"
+        )
     root = datadir.root_credentials(settings)
     if root.created:
         print(
