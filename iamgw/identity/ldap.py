@@ -34,11 +34,10 @@ import anyio.to_thread
 from ..config import LdapSettings
 from .ldap_conn import (
     TRANSPORT_ERRORS,
-    Conn,
     Pool,
     ServerFailed,
     Servers,
-    close_all,
+    closed_on_error,
     describe,
     open_connection,
     result,
@@ -318,7 +317,7 @@ class LdapDirectory:
         """A connection bound as the service account (anonymous when bind_dn is empty)."""
         s = self.settings
         ld = open_connection(url, s, deadline)
-        try:
+        with closed_on_error(url, ld):
             if s.bind_dn:
                 try:
                     result(ld, ld.simple_bind(s.bind_dn, s.bind_password), deadline)
@@ -326,12 +325,6 @@ class LdapDirectory:
                     raise ServerFailed("the service account (bind_dn) was refused") from None
             if url not in self._in_chain:
                 self._in_chain[url] = supports_in_chain(ld, deadline)
-        except ldap.LDAPError as exc:
-            close_all([Conn(url, ld)])
-            raise ServerFailed(describe(exc)) from None
-        except BaseException:
-            close_all([Conn(url, ld)])
-            raise
         return ld
 
     def _tls_hint(self, url: str, reason: str) -> str:

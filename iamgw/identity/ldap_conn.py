@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,7 +167,7 @@ def open_connection(url: str, settings: LdapSettings, deadline: float) -> Any:
         ld = ldap.initialize(url)  # no I/O yet
     except ldap.LDAPError as exc:
         raise ServerFailed(describe(exc)) from None
-    try:
+    with closed_on_error(url, ld):
         ld.set_option(ldap.OPT_PROTOCOL_VERSION, ldap.VERSION3)
         ld.set_option(ldap.OPT_REFERRALS, 0)  # never follow (AD's) referrals elsewhere
         ld.set_option(ldap.OPT_CONNECT_ASYNC, ldap.OPT_ON)  # see the module's docstring
@@ -178,13 +179,20 @@ def open_connection(url: str, settings: LdapSettings, deadline: float) -> Any:
         set_timeouts(ld, deadline)
         if settings.start_tls and url.lower().startswith("ldap://"):
             ld.start_tls_s()
+    return ld
+
+
+@contextmanager
+def closed_on_error(url: str, ld: Any) -> Iterator[None]:
+    """Close `ld` when the block fails; python-ldap's errors become ServerFailed."""
+    try:
+        yield
     except ldap.LDAPError as exc:
         close_all([Conn(url, ld)])
         raise ServerFailed(describe(exc)) from None
     except BaseException:
         close_all([Conn(url, ld)])
         raise
-    return ld
 
 
 def remaining(deadline: float) -> float:
