@@ -46,7 +46,9 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     if handler is None:
         raise InvalidAction(f"Could not find operation {name} for version 2010-05-08")
     gateway = gateway_of(request)
-    call = Call(name, Params(params), identity, gateway.repo, gateway.access)
+    settings = gateway.settings
+    federated = frozenset(n.lower() for n in ["ldap", *(o.name for o in settings.oidc)])
+    call = Call(name, Params(params), identity, gateway.repo, gateway.access, federated)
     region = gateway.settings.server.region
     result = await anyio.to_thread.run_sync(_run, handler, call, region, limiter=_limiter(request))
     request_id = request.scope.get("iamgw.request_id", "")

@@ -30,6 +30,9 @@ class Call:
     identity: Identity
     repo: Repository
     access: Access
+    # Names of the gateway's own federated roles (`ldap`, each `[[oidc]]` entry): their
+    # sessions are `assumed-role/NAME/...`, which a stored role of that name would share.
+    federated_roles: frozenset[str] = frozenset()
 
     @property
     def account(self) -> str:

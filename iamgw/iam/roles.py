@@ -10,6 +10,7 @@ from iamgw.policy import PolicyKind
 
 from . import shapes
 from .call import Call
+from .errors import EntityAlreadyExists
 from .params import ROLE_NAME, paginate
 from .policies import check_document
 from .registry import action, tag_context
@@ -36,6 +37,10 @@ def create_role(call: Call) -> dict[str, Any]:
         call.arn("role", name, path), {"iam:PermissionsBoundary": boundary, **tag_context(tags)}
     )
     check_document(trust, PolicyKind.TRUST)
+    if name.lower() in call.federated_roles:
+        # Policies match a session's role by name: a stored role `ldap` would be granted
+        # what names every directory user's session, and its sessions theirs.
+        raise EntityAlreadyExists(f"Role with name {name} already exists.")
     row = call.repo.create_role(
         name, trust, path, description, duration or MIN_SESSION, tags, permissions_boundary=boundary
     )

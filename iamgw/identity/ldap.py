@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -152,12 +153,18 @@ class LdapDirectory:
     def __repr__(self) -> str:
         return f"LdapDirectory({' '.join(self._servers.urls)!r})"
 
-    async def login(self, username: str, password: str, source: str | None = None) -> LdapLogin:
+    async def login(
+        self, username: str, password: str, source: str | None = None, *, confirm: bool = True
+    ) -> LdapLogin:
         """The user's login, or LdapDenied / LdapThrottled / LdapUnavailable. `source`:
-        the client's address, for the per-address limit of failed logins."""
+        the client's address, for the per-address limit of failed logins.
+
+        `confirm=False`: a success leaves the name's failures counted until the caller
+        says `confirm(username)` (it grants the login) or `refuse(username)` (it does not,
+        which counts as a wrong password), so that a right password refused afterwards
+        (no policy, a trust policy) cannot be told from a wrong one by the throttling."""
         deadline = time.monotonic() + LOGIN_BUDGET
-        # Keys bounded in size: a refused 1 MB name is not kept whole.
-        keys = [(self._names, username.strip().casefold()[: MAX_NAME_LENGTH + 1])]
+        keys = [(self._names, name_key(username))]
         if source is not None:
             keys.append((self._sources, source[:64]))
         started: list[tuple[FailedLogins, str]] = []
@@ -187,9 +194,18 @@ class LdapDirectory:
         finally:
             for counter, key in started:
                 counter.end(key, failed=failed)
-        self._names.clear(keys[0][1])
+        if confirm:
+            self._names.clear(keys[0][1])
         self._count("ok")
         return found
+
+    def confirm(self, username: str) -> None:
+        """The login of `username` was granted: its failures are forgotten."""
+        self._names.clear(name_key(username))
+
+    def refuse(self, username: str) -> None:
+        """The login of `username` succeeded at the directory but was refused."""
+        self._names.fail(name_key(username))
 
     async def aclose(self) -> None:
         """Close the pooled connections; later logins are LdapUnavailable."""
@@ -347,6 +363,17 @@ class LdapDirectory:
             family.labels(server).inc()
         else:
             family.labels(server).observe(seconds)
+
+
+def name_key(username: str) -> str:
+    """The throttling key of a user name: the directory matches names loosely (OpenLDAP
+    folds case and compatibility forms: `ａｌｉｃｅ` and `𝐚lice` log in as alice), so every
+    spelling that could name the same entry shares one key: compatibility-decomposed,
+    case-folded, without combining marks, format characters or spaces. Bounded in size:
+    a refused 1 MB name is not kept whole."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", username).casefold())
+    kept = (c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Mn", "Cf"))
+    return "".join(kept)[: MAX_NAME_LENGTH + 1]
 
 
 def _acceptable(username: str, password: str) -> bool:

@@ -69,6 +69,11 @@ class FailedLogins:
         if ended is not None:
             ended.set()
 
+    def fail(self, key: str) -> None:
+        """Count a failure against the key outside an attempt (a login the directory
+        took but the caller then refused: it must count as a wrong password does)."""
+        self._record(key, time.monotonic())
+
     def clear(self, key: str) -> None:
         """Forget the key's failures (its login has just succeeded)."""
         self._failed.pop(key, None)

@@ -88,19 +88,26 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         session_name(params)
     audit_fields(request)["ldap_username"] = username
     login = await _login(request, directory, username, password)
-    catalog = await Catalog.current(request, gateway.repo)
-    role = await catalog.role(gateway.repo, role_arn) if role_arn else None
-    claims = ldap_claims(login)
-    sts = gateway.settings.sts
-    highest = sts.max_duration_seconds
-    if role is not None:
-        name = session_name(params, default=default_session_name(login.username))
-        _check_trust(role, claims, name)
-        grant = role_grant(gateway, role, name, claims)
-        highest = min(highest, role.max_session_duration)
-    else:
-        names = await directory_policies(gateway, catalog, login)
-        grant = directory_grant(gateway, login, names, claims)
+    try:
+        catalog = await Catalog.current(request, gateway.repo)
+        role = await catalog.role(gateway.repo, role_arn) if role_arn else None
+        claims = ldap_claims(login)
+        sts = gateway.settings.sts
+        highest = sts.max_duration_seconds
+        if role is not None:
+            name = session_name(params, default=unique_session_name(login.username))
+            _check_trust(role, claims, name)
+            grant = role_grant(gateway, role, name, claims)
+            highest = min(highest, role.max_session_duration)
+        else:
+            names = await directory_policies(gateway, catalog, login)
+            grant = directory_grant(gateway, login, names, claims)
+    except AccessDenied:
+        # The right password, refused afterwards: counted as a wrong one, so that the
+        # throttling cannot tell a guessed password of a user without access.
+        directory.refuse(username)
+        raise
+    directory.confirm(username)
     seconds = duration(params, sts.min_duration_seconds, sts.default_duration_seconds, highest)
     packed = packed_percent(policies, {}) if policies.document or policies.arns else None
     issued = issue(gateway.tokens, grant, seconds, policies)
@@ -133,7 +140,7 @@ async def _login(
         raise AccessDenied(REFUSED)
     source = request.client.host if request.client else None
     try:
-        return await directory.login(username, password, source)
+        return await directory.login(username, password, source, confirm=False)
     except LdapThrottled:
         raise Throttling() from None
     except LdapDenied:
@@ -191,11 +198,22 @@ def directory_role_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role{FEDERATED_ROLE_PATH}{ROLE_NAME}"
 
 
+def unique_session_name(username: str) -> str:
+    """The session name of a directory user: the name itself when it is a valid session
+    name, else its valid form and a digest of the exact name, so that two users (`x y`
+    and `x-y`, or two long names with one prefix) never share a session ARN."""
+    name = default_session_name(username)
+    if name == username:
+        return name
+    digest = hashlib.sha256(username.encode()).hexdigest()[:12]
+    return f"{name[:51]}-{digest}"
+
+
 def directory_grant(
     gateway: Gateway, login: LdapLogin, names: list[str], claims: dict[str, Any]
 ) -> Grant:
     account = gateway.settings.server.account_id
-    session = default_session_name(login.username)
+    session = unique_session_name(login.username)
     role_id = "AROA" + hashlib.sha256(ROLE_NAME.encode()).hexdigest()[:17].upper()
     return Grant(
         arn=f"arn:aws:sts::{account}:assumed-role/{ROLE_NAME}/{session}",
