@@ -20,6 +20,7 @@ others for a few seconds, never skipped, so logins work again as soon as it answ
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import time
@@ -166,7 +167,7 @@ class LdapDirectory:
         deadline = time.monotonic() + LOGIN_BUDGET
         keys = [(self._names, name_key(username))]
         if source is not None:
-            keys.append((self._sources, source[:64]))
+            keys.append((self._sources, source_key(source)))
         started: list[tuple[FailedLogins, str]] = []
         failed = False
         try:
@@ -363,6 +364,20 @@ class LdapDirectory:
             family.labels(server).inc()
         else:
             family.labels(server).observe(seconds)
+
+
+def source_key(source: str) -> str:
+    """The throttling key of a client address: an IPv6 client is counted by its /64 (one
+    host is given a whole /64, and could otherwise take a new address per guess)."""
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return source[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def name_key(username: str) -> str:

@@ -81,3 +81,26 @@ def test_attempts_that_succeed_all_run() -> None:
 def test_limits_must_be_positive(args: tuple[int, float]) -> None:
     with pytest.raises(ValueError):
         FailedLogins(*args)
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("not-an-address", "not-an-address"),
+    ],
+)
+def test_ipv6_clients_are_counted_by_their_64(source: str, key: str) -> None:
+    from iamgw.identity.ldap import source_key
+
+    assert source_key(source) == key
+
+
+def test_look_alike_names_share_one_key() -> None:
+    from iamgw.identity.ldap import name_key
+
+    spellings = ["alice", "ALICE", " alice ", "ａｌｉｃｅ", "𝐚lice", "ALİCE", "al\u00adice"]
+    assert {name_key(s) for s in spellings} == {"alice"}
