@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from iamgw.policy import MalformedPolicyDocument, PolicyKind, parse_policy
+from iamgw.identity import normalise_dn
+from iamgw.policy import MalformedPolicyDocument, Policy, PolicyKind, parse_policy
 
 from . import shapes
 from .call import Call
@@ -24,10 +25,40 @@ def check_document(
 ) -> str:
     """The document if IAM would accept it; MalformedPolicyDocument (with the path) if not."""
     try:
-        parse_policy(text, kind, max_size=max_size)
+        policy = parse_policy(text, kind, max_size=max_size)
+        _check_ldap_dns(policy)
     except MalformedPolicyDocument as exc:
         raise from_policy(exc) from None
     return text
+
+
+_LDAP_DN_KEYS = frozenset({"ldap:user", "ldap:groups"})
+
+
+def _check_ldap_dns(policy: Policy) -> None:
+    """Sessions carry `ldap:user` and `ldap:groups` as normalised DNs (RFC 4514, lower
+    case): a condition value written otherwise would never match, and a Deny on it would
+    silently fail open, so it is refused with the form that matches."""
+    for i, statement in enumerate(policy.statements):
+        conditions = statement.source.get("Condition")
+        for operator, block in (conditions if isinstance(conditions, dict) else {}).items():
+            for key, values in block.items():
+                if key.lower() not in _LDAP_DN_KEYS:
+                    continue
+                for value in [values] if isinstance(values, str) else values:
+                    if not isinstance(value, str) or any(c in value for c in "*?$"):
+                        continue  # a pattern or a variable: matched as written
+                    try:
+                        normal = normalise_dn(value)
+                    except (ValueError, RuntimeError):  # not a DN, or no python-ldap here
+                        continue
+                    if normal != value:
+                        path = f"Statement[{i}].Condition.{operator}.{key}"
+                        raise MalformedPolicyDocument(
+                            f"{key} values are DNs in normalised form: write {value!r} "
+                            f"as {normal!r}.",
+                            path,
+                        )
 
 
 def _arn(call: Call) -> str:
