@@ -95,7 +95,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
         sts = gateway.settings.sts
         highest = sts.max_duration_seconds
         if role is not None:
-            name = session_name(params, default=unique_session_name(login.username))
+            name = session_name(params, default=default_session_name(login.username))
             _check_trust(role, claims, name)
             grant = role_grant(gateway, role, name, claims)
             highest = min(highest, role.max_session_duration)
@@ -198,22 +198,11 @@ def directory_role_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role{FEDERATED_ROLE_PATH}{ROLE_NAME}"
 
 
-def unique_session_name(username: str) -> str:
-    """The session name of a directory user: the name itself when it is a valid session
-    name, else its valid form and a digest of the exact name, so that two users (`x y`
-    and `x-y`, or two long names with one prefix) never share a session ARN."""
-    name = default_session_name(username)
-    if name == username:
-        return name
-    digest = hashlib.sha256(username.encode()).hexdigest()[:12]
-    return f"{name[:51]}-{digest}"
-
-
 def directory_grant(
     gateway: Gateway, login: LdapLogin, names: list[str], claims: dict[str, Any]
 ) -> Grant:
     account = gateway.settings.server.account_id
-    session = unique_session_name(login.username)
+    session = default_session_name(login.username)
     role_id = "AROA" + hashlib.sha256(ROLE_NAME.encode()).hexdigest()[:17].upper()
     return Grant(
         arn=f"arn:aws:sts::{account}:assumed-role/{ROLE_NAME}/{session}",

@@ -8,6 +8,7 @@ Tags (up to 50; keys up to 128, values up to 256 characters) and TransitiveTagKe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -68,13 +69,23 @@ def session_name(params: dict[str, str], default: str | None = None) -> str:
 
 
 def default_session_name(*candidates: Any) -> str:
-    """A valid RoleSessionName made of the first usable candidate (e.g. a username)."""
-    for value in candidates:
-        if isinstance(value, str):
-            cleaned = re.sub(r"[^\w+=,.@-]", "-", value)[:64]
-            if len(cleaned) >= 2:
-                return cleaned
-    return "session"
+    """A valid RoleSessionName made of the first usable candidate (a user name, a token's
+    subject): the candidate itself when it is one; else its valid form and a digest of
+    the exact value, so that two users whose names differ only in characters a session
+    name cannot hold (`x y` and `x-y`), or past its 64 characters, never share a session
+    ARN (which bucket policies, `aws:userid` and revocations name)."""
+    names = [value for value in candidates if isinstance(value, str)]
+    for value in names:
+        cleaned = re.sub(r"[^\w+=,.@-]", "-", value)[:64]
+        if cleaned == value and len(cleaned) >= 2:
+            return cleaned
+        if len(cleaned) >= 2:
+            return f"{cleaned[:51]}-{_digest(value)}"
+    return f"session-{_digest(names[0])}" if names else "session"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def duration(params: dict[str, str], lowest: int, default: int, highest: int) -> int:

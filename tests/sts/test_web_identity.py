@@ -267,3 +267,20 @@ def test_expired_temporary_credentials(gateway, oidc_provider, monkeypatch) -> N
     later = time.time() + 901  # the gateway's clock, as session tokens see it
     monkeypatch.setattr("iamgw.identity.credentials.time", SimpleNamespace(time=lambda: later))
     assert error_code(sts.get_caller_identity) == "ExpiredTokenException"  # Common Errors
+
+
+def test_users_never_share_a_session_arn(gateway, oidc_provider) -> None:
+    """Claim mode names the session after preferred_username: `x y` and `x-y` (and names
+    past 64 characters with one prefix) once got one session ARN, which bucket
+    policies and revocations name. Both are valid users of the provider."""
+    arns = set()
+    for name in ("x y", "x-y", "y" * 70 + "1", "y" * 70 + "2"):
+        token = forge(oidc_provider, sub=f"sub-{name}", preferred_username=name)
+        r = raw_call(gateway, "AssumeRoleWithWebIdentity", WebIdentityToken=token)
+        assert r.status_code == 200, r.text
+        arns.add(r.text.split("<Arn>", 1)[1].split("</Arn>", 1)[0])
+    assert len(arns) == 4, arns
+    assert all(len(arn.rsplit("/", 1)[1]) <= 64 for arn in arns)
+    plain = forge(oidc_provider, sub="sub-plain", preferred_username="plain.name@example")
+    r = raw_call(gateway, "AssumeRoleWithWebIdentity", WebIdentityToken=plain)
+    assert "assumed-role/keycloak/plain.name@example<" in r.text  # a valid name is kept
