@@ -36,18 +36,12 @@ from bench.proxy import (  # noqa: E402
     Target,
     free_port,
     gateway_env,
+    memory_mib,
     ops_per_second,
     serve,
 )
 from iamgw.s3.embedded import start_seaweedfs  # noqa: E402
 from iamgw.sigv4 import Credentials, sign_request  # noqa: E402
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _exchange(host: str, port: int, data: bytes, chunks: int = 0, chunk: bytes = b"") -> None:
@@ -136,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
         direct_quiet = statistics.median([await legit_rate(direct, seconds) for _ in range(3)])
         quiet = statistics.median([await legit_rate(gateway, seconds) for _ in range(3)])
         print("  measured the quiet runs", file=sys.stderr)
-        rss_before = rss_mib(proc.pid)
+        rss_before = memory_mib(proc.pid, "VmRSS")
         stop, count = multiprocessing.Event(), multiprocessing.Value("l", 0)
         workers = [
             multiprocessing.Process(target=attacker, args=(url, stop, count))
@@ -153,7 +147,7 @@ async def run(args: argparse.Namespace) -> None:
             w.join(30)
         if any(w.exitcode for w in workers):
             raise SystemExit("an attacker process failed: the figures would mean nothing")
-        rss_after = rss_mib(proc.pid)
+        rss_after = memory_mib(proc.pid, "VmRSS")
         status = await gateway.client.get(url + "/readyz")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -145,9 +145,10 @@ async def big_get(target: Target, size: int) -> float:
     return size / (time.perf_counter() - started) / 1e6
 
 
-def rss_peak_mib(pid: int) -> float:
+def memory_mib(pid: int, field: str = "VmHWM") -> float:
+    """A memory figure of process `pid` from /proc (VmHWM: peak RSS, VmRSS: now), MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -253,7 +254,7 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  measured {rows[-1][0]}", file=sys.stderr)
         measured = {t.name: await big_get(t, size) for t in (direct, gateway)}
         rows.append((f"{args.big_mib} MiB GET", measured["iamgw"], measured["direct"], "MB/s"))
-        rss = rss_peak_mib(proc.pid)
+        rss = memory_mib(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

@@ -130,3 +130,12 @@ def running_gateway(
         yield server
     finally:
         server.stop()
+
+
+def process_rss_mib() -> float:
+    """This process's resident memory in MiB: the gateways of the tests run in it."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")

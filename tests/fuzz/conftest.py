@@ -14,12 +14,13 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, running_gateway
 
 EXAMPLES = int(os.environ.get("IAMGW_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
@@ -90,10 +91,17 @@ class FuzzTarget:
 
 @pytest.fixture(scope="session")
 def target(seaweedfs, tmp_path_factory) -> Iterator[FuzzTarget]:
-    gateway = start_gateway(
-        tmp_path_factory.mktemp("fuzz"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-    )
+    with running_gateway(tmp_path_factory.mktemp("fuzz"), seaweedfs) as gateway:
+        fuzz = _prepare(gateway, seaweedfs)
+        logging.getLogger().addHandler(fuzz.logs)
+        try:
+            yield fuzz
+        finally:
+            logging.getLogger().removeHandler(fuzz.logs)
+
+
+def _prepare(gateway: GatewayServer, seaweedfs: Any) -> FuzzTarget:
+    """A read-only user, a bucket with objects, and the secrets no log may show."""
     repo = gateway.repo
     repo.create_user("fuzz-reader")
     repo.put_inline_policy("user", "fuzz-reader", "read", json.dumps(READ_ONLY))
@@ -109,9 +117,7 @@ def target(seaweedfs, tmp_path_factory) -> Iterator[FuzzTarget]:
     for name in ("a.txt", "prot/a.txt", "dir/", "dir/b c.txt", "ü.txt"):
         gateway.client().put_object(Bucket=BUCKET, Key=name, Body=name.encode() * 3)
     token = gateway.client("sts", key.access_key_id, secret).get_session_token()
-    lines = _Lines()
-    logging.getLogger().addHandler(lines)
-    fuzz = FuzzTarget(
+    return FuzzTarget(
         gateway,
         node,
         key.access_key_id,
@@ -123,8 +129,4 @@ def target(seaweedfs, tmp_path_factory) -> Iterator[FuzzTarget]:
             token["Credentials"]["SecretAccessKey"],
             token["Credentials"]["SessionToken"],
         ],
-        logs=lines,
     )
-    yield fuzz
-    logging.getLogger().removeHandler(lines)
-    gateway.stop()

@@ -26,19 +26,11 @@ from hypothesis import strategies as st
 
 from tests.fuzz import strategies as fs
 from tests.fuzz.conftest import FUZZ, FuzzTarget
-from tests.gateway_server import ROOT_KEY, ROOT_SECRET
+from tests.gateway_server import ROOT_KEY, ROOT_SECRET, process_rss_mib
 from tests.policy.policy_helpers import parse_or_malformed
 
 ALLOWED_5XX = {501, 503}
 VERBOSE = bool(os.environ.get("IAMGW_FUZZ_VERBOSE"))  # print every request and its answer
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def send_raw(
@@ -114,7 +106,11 @@ RAW_REQUEST = {"method": fs.methods, "path": fs.raw_paths, "query": fs.raw_queri
 
 @pytest.fixture(scope="module")
 def baseline(target: FuzzTarget):
-    return {"rss": _rss_mib(), "node": target.node_state(), "generation": target.generation()}
+    return {
+        "rss": process_rss_mib(),
+        "node": target.node_state(),
+        "generation": target.generation(),
+    }
 
 
 @FUZZ
@@ -226,7 +222,7 @@ def test_policy_documents_through_iam(target, baseline, text) -> None:
 
 
 def test_memory_stayed_bounded(target, baseline) -> None:
-    grown = _rss_mib() - baseline["rss"]
+    grown = process_rss_mib() - baseline["rss"]
     assert grown < 64, f"RSS grew by {grown:.0f} MiB during the fuzz suite"
 
 

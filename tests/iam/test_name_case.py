@@ -10,19 +10,15 @@ from collections.abc import Iterator
 import botocore.exceptions
 import pytest
 
-from tests.gateway_server import GatewayServer, start_gateway
+from tests.gateway_server import GatewayServer, running_gateway
 
 ACCOUNT = "000000000000"
 
 
 @pytest.fixture(scope="module")
 def gw(seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
-    server = start_gateway(
-        tmp_path_factory.mktemp("name-case"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-    )
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp("name-case"), seaweedfs) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from iamgw.store import NoSuchEntity
-from tests.gateway_server import ROOT_KEY, ROOT_SECRET, GatewayServer, start_gateway
+from tests.gateway_server import ROOT_KEY, ROOT_SECRET, GatewayServer, running_gateway
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 LIST_USERS = b"Action=ListUsers&Version=2010-05-08"
@@ -29,12 +29,8 @@ CREATE_USER = b"Action=CreateUser&Version=2010-05-08&UserName=intruder"
 
 @pytest.fixture(scope="module")
 def gw(seaweedfs, tmp_path_factory) -> Iterator[GatewayServer]:
-    server = start_gateway(
-        tmp_path_factory.mktemp("signed-body"),
-        [(seaweedfs.endpoint, seaweedfs.access_key, seaweedfs.secret_key)],
-    )
-    yield server
-    server.stop()
+    with running_gateway(tmp_path_factory.mktemp("signed-body"), seaweedfs) as server:
+        yield server
 
 
 def sign(

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import resource
 import socket
 import time
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 import botocore.exceptions
 import pytest
 
-from tests.gateway_server import ROOT_KEY
+from tests.gateway_server import ROOT_KEY, process_rss_mib
 from tests.s3.test_attacks import error, send, signed
 
 
@@ -128,14 +127,6 @@ def test_a_head_under_the_limit_is_read(gateway, bucket) -> None:
     assert r.status_code == 200 and r.content == b"original"
 
 
-def _rss_kib() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def _stream(url: str, head: bytes, total: int, filler: bytes = b"a" * (1 << 20)) -> bytes:
     """Send `head`, then up to `total` bytes of `filler` again and again; the answer."""
     parts = urlsplit(url)
@@ -160,7 +151,7 @@ def _stream(url: str, head: bytes, total: int, filler: bytes = b"a" * (1 << 20))
 def test_memory_stays_flat_under_oversized_requests(gateway) -> None:
     """3 heads of 33 MiB, a 150 MiB chunked form and a 300 MiB declared form: each is
     refused while it arrives, and the gateway's (this process's) RSS does not grow."""
-    before = _rss_kib()
+    before = process_rss_mib()
     for _ in range(3):
         _stream(gateway.url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amz-meta-k: ", 33 << 20)
     chunked = (
@@ -176,7 +167,7 @@ def test_memory_stays_flat_under_oversized_requests(gateway) -> None:
     started = time.monotonic()
     answer = _stream(gateway.url, declared, 0)
     assert b"RequestEntityTooLarge" in answer and time.monotonic() - started < 10
-    grown_mib = (_rss_kib() - before) / 1024
+    grown_mib = process_rss_mib() - before
     assert grown_mib < 24, f"RSS grew by {grown_mib:.0f} MiB"
 
 
