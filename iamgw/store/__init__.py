@@ -18,11 +18,13 @@ from .errors import (
     StoreUnavailable,
 )
 from .keys import MAX_ACCESS_KEYS, new_secret_key
+from .ldap import LDAP_PROVIDER
 from .policies import MAX_POLICY_VERSIONS
 from .repository import Repository
 from .secrets import MasterKey, SecretError, create_file_once
 
 __all__ = [
+    "LDAP_PROVIDER",
     "MAX_ACCESS_KEYS",
     "MAX_POLICY_VERSIONS",
     "DeleteConflict",

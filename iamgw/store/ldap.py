@@ -155,7 +155,11 @@ class LdapMappings(RepositoryBase):
 
     def ldap_mappings(self) -> list[FederatedPolicyMapping]:
         """The LDAP DN mappings, ordered by kind, DN and policy."""
-        return self._list(FederatedPolicyMapping.provider == LDAP_PROVIDER)
+        return self.policy_mappings(LDAP_PROVIDER)
+
+    def policy_mappings(self, provider: str) -> list[FederatedPolicyMapping]:
+        """The mappings of one provider (`ldap`, or an OpenID provider's name)."""
+        return self._list(FederatedPolicyMapping.provider == provider)
 
     def oidc_group_mappings(self, provider: str | None = None) -> list[FederatedPolicyMapping]:
         """The OpenID group mappings (of one provider), ordered by provider, group, policy."""

@@ -43,6 +43,7 @@ from iamgw.identity import (
     normalise_dn,
 )
 from iamgw.ops import audit_fields
+from iamgw.store import LDAP_PROVIDER
 
 from .errors import MissingParameter, Throttling
 from .federation import Catalog
@@ -100,7 +101,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
             grant = role_grant(gateway, role, name, claims)
             highest = min(highest, role.max_session_duration)
         else:
-            names = await directory_policies(gateway, catalog, login)
+            names = await directory_policies(gateway, catalog, claims)
             grant = directory_grant(gateway, login, names, claims)
     except AccessDenied:
         # The right password, refused afterwards: counted as a wrong one, so that the
@@ -214,25 +215,27 @@ def directory_grant(
     )
 
 
-async def directory_policies(gateway: Gateway, catalog: Catalog, login: LdapLogin) -> list[str]:
-    """The existing policies mapped to the user's DN or its groups' DNs, by the settings
-    and by the store; AccessDenied when there is none."""
-    names = configured_policies(gateway.settings.ldap, login)
-    user, groups = normalise_dn(login.user_dn), sorted({normalise_dn(g) for g in login.group_dns})
-    names += await catalog.ldap_policies(gateway.repo, user, groups)
+async def directory_policies(
+    gateway: Gateway, catalog: Catalog, claims: dict[str, Any]
+) -> list[str]:
+    """The existing policies mapped to the user's DN or its groups' DNs (`ldap_claims`:
+    normalised once), by the settings and by the store; AccessDenied when there is none."""
+    user, groups = claims["ldap:user"], claims["ldap:groups"]
+    names = configured_policies(gateway.settings.ldap, user, groups)
+    names += await catalog.mapped_policies(gateway.repo, LDAP_PROVIDER, user, groups)
     found = await catalog.existing(gateway.repo, list(dict.fromkeys(names)))
     if not found:
         raise AccessDenied(REFUSED)
     return found
 
 
-def configured_policies(settings: LdapSettings, login: LdapLogin) -> list[str]:
-    """`[ldap.user_policies]` and `[ldap.group_policies]`, DNs compared normalised."""
-    user = normalise_dn(login.user_dn)
-    groups = {normalise_dn(g) for g in login.group_dns}
+def configured_policies(settings: LdapSettings, user: str, groups: list[str]) -> list[str]:
+    """`[ldap.user_policies]` and `[ldap.group_policies]` of a user and its groups (DNs
+    normalised), the settings' DNs compared normalised."""
     names = [n for dn, ns in settings.user_policies.items() if _dn(dn) == user for n in ns]
+    member_of = set(groups)
     for dn, mapped in settings.group_policies.items():
-        if _dn(dn) in groups:
+        if _dn(dn) in member_of:
             names += mapped
     return names
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,8 +98,9 @@ class Catalog:
     objects: list[tuple[str, tuple[str, ...]]]  # (url, client ids)
     policies: dict[str, bool] = field(default_factory=dict)
     roles: dict[str, RoleInfo | None] = field(default_factory=dict)  # by RoleArn
-    groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # provider's mappings
-    ldap: dict[tuple[str, str], list[str]] | None = None  # (kind, normalised DN) -> policies
+    # The store's policy mappings by provider ("ldap", or an [[oidc]] entry's name):
+    # (kind, subject) -> policy names.
+    mappings: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)
 
     @classmethod
     async def current(cls, request: Request, repo: Repository) -> Catalog:
@@ -117,29 +119,21 @@ class Catalog:
             self.roles[arn] = await find_role(repo, arn)
         return self.roles[arn]
 
-    async def group_policies(self, repo: Repository, provider: str, groups: list[str]) -> list[str]:
-        """The policy names the store maps to any of `groups` of the OpenID provider
-        `provider` (its mappings read once per generation)."""
-        if provider not in self.groups:
-            rows = await run_in_threadpool(repo.oidc_group_mappings, provider)
-            mapped: dict[str, list[str]] = {}
+    async def mapped_policies(
+        self, repo: Repository, provider: str, user: str | None, groups: Iterable[str]
+    ) -> list[str]:
+        """The policy names the store maps to `user` or any of `groups` of `provider`
+        (LDAP: DNs given normalised, as the store keeps them; an OpenID provider: its
+        groups as the token names them), the mappings read once per generation."""
+        found = self.mappings.get(provider)
+        if found is None:
+            rows = await run_in_threadpool(repo.policy_mappings, provider)
+            found = self.mappings[provider] = {}
             for row in rows:
-                mapped.setdefault(row.subject, []).append(row.policy_name)
-            self.groups[provider] = mapped
-        found = self.groups[provider]
-        return list(dict.fromkeys(n for g in groups for n in found.get(g, ())))
-
-    async def ldap_policies(self, repo: Repository, user: str, groups: list[str]) -> list[str]:
-        """The policy names the store maps to the user's DN or its groups' DNs (all given
-        normalised, as the store keeps them), the mappings read once per generation."""
-        if self.ldap is None:
-            rows = await run_in_threadpool(repo.ldap_mappings)
-            self.ldap = {}
-            for row in rows:
-                self.ldap.setdefault((row.kind, row.subject), []).append(row.policy_name)
-        names = [*self.ldap.get(("user", user), ())]
+                found.setdefault((row.kind, row.subject), []).append(row.policy_name)
+        names = [*found.get(("user", user), ())] if user is not None else []
         for group in groups:
-            names += self.ldap.get(("group", group), ())
+            names += found.get(("group", group), ())
         return list(dict.fromkeys(names))
 
     async def existing(self, repo: Repository, names: list[str]) -> list[str]:
@@ -377,7 +371,7 @@ async def _provider_policies(
     names = claim_policies(provider, claims) if provider.claim_name else []
     if groups_claim:
         groups = claim_values(claims, groups_claim)
-        names += await catalog.group_policies(repo, provider.name, groups)
+        names += await catalog.mapped_policies(repo, provider.name, None, groups)
     names = await catalog.existing(repo, list(dict.fromkeys(names)))
     if not names:
         raise AccessDenied(
