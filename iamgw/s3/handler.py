@@ -43,18 +43,9 @@ from iamgw.s3.operations import (
     copy_source,
     object_arn,
 )
-from iamgw.sigv4 import Headers
+from iamgw.sigv4 import PRESIGN_PARAMETERS, Headers
 
-_PRESIGN_PARAMS = {
-    "x-amz-algorithm",
-    "x-amz-credential",
-    "x-amz-date",
-    "x-amz-expires",
-    "x-amz-signedheaders",
-    "x-amz-signature",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-}
+_PRESIGN_PARAMS = frozenset(p.lower() for p in PRESIGN_PARAMETERS)
 _STREAMING = "STREAMING-"
 
 

@@ -25,7 +25,7 @@ from iamgw.sigv4.canonical import (
     string_to_sign,
 )
 from iamgw.sigv4.headers import Headers, header_map, length_value
-from iamgw.sigv4.parse import AuthInfo, parse_amz_date, parse_auth
+from iamgw.sigv4.parse import PRESIGN_PARAMETERS, AuthInfo, parse_amz_date, parse_auth
 from iamgw.sigv4.payload import (
     PayloadMode,
     PayloadVerifier,
@@ -46,6 +46,7 @@ from iamgw.sigv4.verify import MAX_EXPIRES, verify
 __all__ = [
     "EMPTY_SHA256",
     "MAX_EXPIRES",
+    "PRESIGN_PARAMETERS",
     "UNSIGNED_PAYLOAD",
     "AuthInfo",
     "BadDigest",

@@ -66,6 +66,8 @@ _PRESIGNED_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Expires",
 )
+# Every parameter a presigned URL carries for itself (the node is never sent them).
+PRESIGN_PARAMETERS = (*_PRESIGNED_PARAMS, "X-Amz-Security-Token", "X-Amz-Content-Sha256")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _DATE8 = re.compile(r"\d{8}")
 _HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
@@ -205,11 +207,7 @@ def _parse_query(params: dict[str, list[str]]) -> AuthInfo:
             "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
             "and X-Amz-Expires parameters."
         )
-    repeated = [
-        p
-        for p in (*_PRESIGNED_PARAMS, "X-Amz-Security-Token", "X-Amz-Content-Sha256")
-        if len(params.get(p, ())) > 1
-    ]
+    repeated = [p for p in PRESIGN_PARAMETERS if len(params.get(p, ())) > 1]
     if repeated:
         raise malformed(f"The {repeated[0]} parameter must appear once.")
     one = {name: values[0] for name, values in params.items()}
