@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.gateway_server import GatewayServer
@@ -16,8 +17,14 @@ def audit_record(gateway: GatewayServer, request_id: str, timeout: float = 10) -
     path = gateway.settings.data_dir / "audit.log"
 
     def find() -> dict[str, Any] | None:
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-        events = (json.loads(line) for line in lines)
+        events = (json.loads(line) for line in audit_lines(path))
         return next((dict(e) for e in events if e.get("request_id") == request_id), None)
 
     return wait_until(find, timeout, what=f"request {request_id} is in the audit log")
+
+
+def audit_lines(path: Path) -> list[str]:
+    """The complete lines of an audit file: the auditor may be writing the last one
+    (a reader of a growing log never parses a line before its newline)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return text.split("\n")[:-1]

@@ -20,6 +20,7 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.audit_log import audit_lines
 from tests.gateway_server import GatewayServer, running_gateway
 
 EXAMPLES = int(os.environ.get("IAMGW_FUZZ_EXAMPLES", "60"))
@@ -85,8 +86,8 @@ class FuzzTarget:
         return self.gateway.repo.generation()
 
     def audit_text(self) -> str:
-        path = self.gateway.settings.data_dir / "audit.log"
-        return path.read_text() if path.exists() else ""
+        lines = audit_lines(self.gateway.settings.data_dir / "audit.log")
+        return "".join(f"{line}\n" for line in lines)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import botocore.exceptions
 import httpx
 import pytest
 
+from tests.audit_log import audit_lines
 from tests.gateway_server import GatewayServer, running_gateway
 from tests.waiting import wait_until
 
@@ -50,7 +51,7 @@ def audited(seaweedfs, collector, tmp_path_factory) -> Iterator[GatewayServer]:
 
 def events(path: Path, count: int) -> list[dict]:
     def written() -> list[str] | None:
-        lines = path.read_text().splitlines() if path.exists() else []
+        lines = audit_lines(path)
         return lines if len(lines) >= count else None
 
     return [json.loads(line) for line in wait_until(written, what=f"{count} audit events")]
