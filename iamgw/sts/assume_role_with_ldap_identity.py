@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -51,6 +52,7 @@ from .response import answer
 from .roles import RoleInfo, trust_allows
 from .session import (
     Grant,
+    Issued,
     default_session_name,
     duration,
     issue,
@@ -75,7 +77,25 @@ REFUSED = (
 UNAVAILABLE = "The LDAP directory is unavailable; try again."
 
 
+@dataclass
+class LdapSession:
+    issued: Issued
+    grant: Grant
+    packed: int | None
+
+
 async def handle(request: Request, params: dict[str, str]) -> Response:
+    done = await assume(request, params)
+    result: dict[str, Any] = {
+        "Credentials": done.issued.credentials(),
+        "AssumedRoleUser": {"Arn": done.grant.arn, "AssumedRoleId": done.grant.uid},
+        "PackedPolicySize": done.packed,
+    }
+    return answer(request, ACTION, result)
+
+
+async def assume(request: Request, params: dict[str, str]) -> LdapSession:
+    """Log the user in and issue the session (shared with the console's LDAP form)."""
     gateway = gateway_of(request)
     directory = gateway.ldap
     if directory is None:
@@ -113,12 +133,7 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     packed = packed_percent(policies, {}) if policies.document or policies.arns else None
     issued = issue(gateway.tokens, grant, seconds, policies)
     audit_fields(request).update(principal=grant.arn, access_key=issued.claims.ak)
-    result: dict[str, Any] = {
-        "Credentials": issued.credentials(),
-        "AssumedRoleUser": {"Arn": grant.arn, "AssumedRoleId": grant.uid},
-        "PackedPolicySize": packed,
-    }
-    return answer(request, ACTION, result)
+    return LdapSession(issued, grant, packed)
 
 
 def _credential(params: dict[str, str], name: str, longest: int) -> str:
