@@ -27,9 +27,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iamgw import datadir, iam, identity, s3, sts
+from iamgw import console, datadir, iam, identity, s3, sts
 from iamgw.config import Settings, load_settings
-from iamgw.errors import AWSError, InternalError, NotImplementedS3, ServiceUnavailable
+from iamgw.errors import AWSError, InternalError, ServiceUnavailable
 from iamgw.gateway import Gateway, gateway_of
 from iamgw.iam import load_canned_policies
 from iamgw.identity import Access, OidcVerifier, SessionTokens
@@ -83,6 +83,7 @@ def create_app(
             oidc=OidcVerifier(),
             iam_threads=anyio.CapacityLimiter(32),
             ldap=ldap,
+            console=console.Console(settings, master_key),
         )
         try:
             yield
@@ -159,7 +160,7 @@ async def _route(request: Request) -> tuple[str, Any]:
         ops = {"/healthz": healthz, "/readyz": readyz, "/metrics": gateway.metrics.endpoint}
         return "ops", ops[path]
     if not signed and (path == "/iamgw" or path.startswith("/iamgw/")):
-        return "console", _console_not_implemented
+        return "console", console.handle
     if path == "/":
         params = await query_params(request)
         if params is not None:
@@ -181,10 +182,6 @@ def _with_params(handler: Any, params: dict[str, str]) -> Any:
         return await handler(request, params)
 
     return call
-
-
-async def _console_not_implemented(request: Request) -> Response:
-    raise NotImplementedS3("The web console is not available in this version of iamgw.")
 
 
 _STORE_UNAVAILABLE = "The IAM store is unavailable; try again."

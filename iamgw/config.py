@@ -105,6 +105,9 @@ class OidcSettings:
     # Claim holding the user's groups (dotted path allowed): each group's policies, mapped
     # in the store (`iamgw oidc attach-policy`), join the claim's in claim mode.
     groups_claim: str = ""
+    # A public client at the provider for `iamgw login` (RFC 8252): its ID tokens are
+    # accepted as this entry's own, and /iamgw/api/providers names it to the command.
+    cli_client_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,8 @@ def _validate(s: Settings) -> None:
         _check_url(f"{key}.issuer", op.issuer, ("http", "https"))
         if not op.client_id:
             raise ConfigError(f"{key}.client_id", "must not be empty")
+        if op.cli_client_id == op.client_id:
+            raise ConfigError(f"{key}.cli_client_id", "must differ from client_id")
         _check_url(f"{key}.redirect_uri", op.redirect_uri, ("http", "https"))
         if "openid" not in op.scopes:
             raise ConfigError(f"{key}.scopes", "must include openid")

@@ -2,7 +2,7 @@
 
 Every handler reaches them the same way, `gateway_of(request)`, typed: settings, the
 store, the storage nodes, the decision point (`access`), the token sealer, audit and
-metrics, the LDAP directory, and the per-process caches the STS and IAM handlers keep.
+metrics, the LDAP directory, the web console, and the per-process caches the STS and IAM handlers keep.
 The types are imported for type checking only, so any package may import this module
 without importing the ones it describes.
 """
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import anyio
 
     from iamgw.config import Settings
+    from iamgw.console import Console
     from iamgw.datadir import RootCredentials
     from iamgw.identity import Access, LdapDirectory, OidcVerifier, SessionTokens
     from iamgw.ops import Auditor, Metrics
@@ -42,6 +43,7 @@ class Gateway:
     iam_threads: anyio.CapacityLimiter  # IAM handlers' own threads (see iam.handle)
     sts_catalog: Catalog | None = None  # OIDC providers and roles, per store generation
     ldap: LdapDirectory | None = None  # with an [ldap] url: AssumeRoleWithLDAPIdentity
+    console: Console | None = None  # the web console's cookies and OpenID clients
 
 
 def gateway_of(request: Request) -> Gateway:

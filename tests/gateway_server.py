@@ -84,8 +84,9 @@ class GatewayServer:
 
 
 def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
-                  extra_env: dict[str, str] | None = None) -> GatewayServer:  # fmt: skip
-    port = free_port()
+                  extra_env: dict[str, str] | None = None,
+                  port: int | None = None) -> GatewayServer:  # fmt: skip
+    port = port or free_port()
     env = {
         "IAMGW_SERVER_ADDRESS": f"127.0.0.1:{port}",
         "IAMGW_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -121,11 +122,12 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
 
 @contextlib.contextmanager
 def running_gateway(
-    data_dir: Path, node: Any, extra_env: dict[str, str] | None = None
+    data_dir: Path, node: Any, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[GatewayServer]:
     """A gateway in front of the storage `node` (a `SeaweedNode`) for the `with` block:
-    what most gateway fixtures yield."""
-    server = start_gateway(data_dir, [(node.endpoint, node.access_key, node.secret_key)], extra_env)
+    what most gateway fixtures yield (on `port`, else a free one)."""
+    upstreams = [(node.endpoint, node.access_key, node.secret_key)]
+    server = start_gateway(data_dir, upstreams, extra_env, port)
     try:
         yield server
     finally:

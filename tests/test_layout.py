@@ -24,11 +24,14 @@ ALLOWED: dict[str, set[str]] = {
     "s3": {"errors", "config", "gateway", "identity", "ops", "policy", "sigv4", "store"},
     "iam": {"errors", "config", "gateway", "identity", "ops", "policy", "queryapi", "store"},
     "sts": {"errors", "config", "gateway", "identity", "ops", "policy", "queryapi", "store"},
+    "console": {"errors", "config", "gateway", "identity", "ops", "store", "sts"},
     "datadir": {"config", "store"},
+    "terminal_login": set(),  # a client of the gateway: it talks HTTP, imports nothing
     "http_server": {"errors"},
-    "gateway": {"config", "datadir", "identity", "ops", "s3", "store", "sts"},  # types only
+    "gateway": {"config", "console", "datadir", "identity", "ops", "s3", "store", "sts"},  # types
     "app": {
         "config",
+        "console",
         "datadir",
         "errors",
         "gateway",
@@ -52,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "s3",
         "store",
         "sts",
+        "terminal_login",
     },  # fmt: skip
 }
 

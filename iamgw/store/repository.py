@@ -23,6 +23,7 @@ from .policies import Policies
 from .revocations import Revocations
 from .roles import Roles
 from .secrets import MasterKey
+from .used_once import UsedOnce
 from .users import Users
 
 
@@ -39,6 +40,7 @@ class Repository(
     BucketPolicies,
     LdapMappings,
     Revocations,
+    UsedOnce,
     Account,
 ):
     @classmethod

@@ -185,3 +185,13 @@ class StoreGeneration(SQLModel, table=True):
     __tablename__ = "store_generation"
     account_id: str = Field(primary_key=True, max_length=12)
     generation: int = 0
+
+
+class UsedOnce(SQLModel, table=True):
+    """Values that may be used once, until they expire: a console login's `state`."""
+
+    __tablename__ = "used_once"
+    account_id: str = Field(primary_key=True, max_length=12)
+    kind: str = Field(primary_key=True, max_length=16)
+    value: str = Field(primary_key=True, max_length=64)  # a digest, never the value
+    expires: datetime = Field(index=True)

@@ -25,9 +25,19 @@ from . import (
     get_caller_identity,
     get_session_token,
 )
+from .assume_role_with_ldap_identity import assume as assume_ldap_identity
+from .assume_role_with_web_identity import assume as assume_web_identity
 from .federation import Catalog, startup_lines, virtual_role_arn
 
-__all__ = ["ACTIONS", "Catalog", "handle", "startup_lines", "virtual_role_arn"]
+__all__ = [
+    "ACTIONS",
+    "Catalog",
+    "assume_ldap_identity",
+    "assume_web_identity",
+    "handle",
+    "startup_lines",
+    "virtual_role_arn",
+]
 
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 

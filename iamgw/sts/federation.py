@@ -63,7 +63,7 @@ def configured_providers(settings: Settings) -> list[Provider]:
         Provider(
             name=o.name,
             issuer=o.issuer,
-            audiences=(o.client_id,),
+            audiences=(o.client_id, o.cli_client_id) if o.cli_client_id else (o.client_id,),
             account_id=account,
             claim_name=o.claim_name,
             claim_prefix=o.claim_prefix,
