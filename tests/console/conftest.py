@@ -51,9 +51,7 @@ def console_env(port: int, provider: OidcProvider, slapd: Slapd | None, **extra:
 
 
 @pytest.fixture(scope="session")
-def console_gateway(
-    seaweedfs, oidc_provider, slapd, tmp_path_factory
-) -> Iterator[GatewayServer]:
+def console_gateway(seaweedfs, oidc_provider, slapd, tmp_path_factory) -> Iterator[GatewayServer]:
     """The console's gateway; bucket `console` holds `hello.txt`; LDAP s3-writers ->
     readwrite by the store, s3-readers -> readonly by the settings."""
     port = free_port()
