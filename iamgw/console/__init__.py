@@ -21,7 +21,7 @@ from iamgw.gateway import gateway_of
 from iamgw.store import MasterKey
 
 from . import api, home, signin
-from .pages import asset, render
+from .pages import NAV, asset, render
 from .session import Cookies
 from .signed import Signed, csrf_ok, current, same_origin
 
@@ -39,8 +39,13 @@ class Console:
 
 
 Page = Callable[[Request, Signed], Awaitable[Response]]
-# Signed-in pages by path (GET); other modules add theirs.
-PAGES: dict[str, Page] = {"/iamgw/": home.home}
+# The signed-in pages and calls by (method, path): each part's `ROUTES`, its `NAV` entries
+# in the header. Signed out, a page redirects to the sign-in page, a call under
+# /iamgw/api/ answers 401.
+SIGNED: dict[tuple[str, str], Page] = {}
+for _part in (home,):
+    SIGNED.update(_part.ROUTES)
+    NAV.extend(_part.NAV)
 
 
 async def handle(request: Request) -> Response:
@@ -64,9 +69,11 @@ async def handle(request: Request) -> Response:
         return await api.credentials(request)
     if path == "/iamgw/api/providers" and method == "GET":
         return await api.providers(request)
-    page = PAGES.get(path)
-    if page is not None and method in ("GET", "HEAD"):
+    page = SIGNED.get(("GET" if method == "HEAD" else method, path))
+    if page is not None:
         signed = await current(request)
+        if signed is None and path.startswith("/iamgw/api/"):
+            return Response("Not signed in.\n", 401, media_type="text/plain")
         if signed is None:
             return RedirectResponse("/iamgw/login", 303)
         return await page(request, signed)

@@ -21,6 +21,10 @@ async def home(request: Request, signed: Signed) -> Response:
     return render(request, "home.html", **await context(request, signed))
 
 
+ROUTES = {("GET", "/iamgw/"): home}
+NAV = [("Overview", "/iamgw/")]
+
+
 async def context(request: Request, signed: Signed) -> dict[str, Any]:
     """What every signed-in page shows in its header, and the home page's content."""
     gateway = gateway_of(request)

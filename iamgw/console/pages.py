@@ -29,8 +29,8 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 
-# The signed-in pages' navigation: (label, path); each page module adds its own.
-NAV: list[tuple[str, str]] = [("Overview", "/iamgw/")]
+# The signed-in pages' navigation: (label, path), each page module's `NAV` in turn.
+NAV: list[tuple[str, str]] = []
 
 _env = Environment(
     loader=PackageLoader("iamgw.console", "templates"),
