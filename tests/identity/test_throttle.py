@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import anyio
 import pytest
 
 from iamgw.identity.throttle import FailedLogins
@@ -75,6 +76,48 @@ def test_attempts_that_succeed_all_run() -> None:
         return await asyncio.gather(*(attempt() for _ in range(20)))
 
     assert all(asyncio.run(run()))
+
+
+def test_waiting_attempts_start_in_the_order_they_came() -> None:
+    """A newcomer queues behind the attempts already waiting: were it let in first, a
+    client that asks again as soon as it is answered could starve the others."""
+
+    async def run() -> list[str]:
+        limits = FailedLogins(limit=1, window=60)
+        order: list[str] = []
+        assert await limits.begin("k")  # A
+
+        async def waiting() -> None:
+            assert await limits.begin("k")
+            order.append("B")
+            await asyncio.sleep(0)
+            limits.end("k", failed=False)
+
+        b = asyncio.create_task(waiting())
+        await asyncio.sleep(0)  # B waits for A
+        limits.end("k", failed=False)
+        assert await limits.begin("k")  # C, at once: after B
+        order.append("C")
+        limits.end("k", failed=False)
+        await b
+        return order
+
+    assert asyncio.run(run()) == ["B", "C"]
+
+
+def test_a_waiter_that_gives_up_leaves_the_line() -> None:
+    async def run() -> tuple[bool, int]:
+        limits = FailedLogins(limit=1, window=60)
+        assert await limits.begin("k")
+        with anyio.move_on_after(0.01):
+            await limits.begin("k")  # gives up
+        later = asyncio.create_task(limits.begin("k"))
+        await asyncio.sleep(0)
+        limits.end("k", failed=True)  # one failure: the limit of 1 is reached
+        refused = await later
+        return refused, len(limits._waiting)
+
+    assert asyncio.run(run()) == (False, 0)
 
 
 @pytest.mark.parametrize("args", [(0, 60), (5, 0), (5, -1)])
