@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+import httpx2
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.starlette_client import OAuth
+from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,6 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from iamgw.config import OidcSettings, Settings
 from iamgw.errors import AccessDenied, AWSError
 from iamgw.gateway import gateway_of
+from iamgw.identity import TokenError
 from iamgw.sts import assume_ldap_identity, assume_web_identity
 
 from .pages import render
@@ -32,6 +36,9 @@ from .session import LOGIN_SECONDS, ConsoleSession
 
 log = logging.getLogger("iamgw.console")
 _HTTP_TIMEOUT = 10.0
+# What talking to a provider may raise (authlib's HTTP client is httpx2's): converted to
+# a page that says the provider is unavailable or refused, never a 500.
+_UNREACHABLE = (httpx2.HTTPError, OSError, ValueError, RuntimeError)
 NO_POLICY = (
     "You signed in, but no policy of this gateway applies to you, so there is nothing you "
     "may do here. Ask an administrator to give you access, then sign in again."
@@ -91,7 +98,7 @@ async def start(request: Request, name: str) -> Response:
     request.scope["session"] = console.cookies.login_state(request)
     try:
         redirect = await client.authorize_redirect(request, entry.redirect_uri)
-    except (OAuthError, OSError, ValueError, RuntimeError) as exc:  # discovery failed
+    except (AuthlibBaseError, *_UNREACHABLE) as exc:
         log.warning("OpenID provider %s unavailable for a console sign-in: %s", name, exc)
         return _unavailable(request, name)
     data = dict(request.session)
@@ -119,10 +126,10 @@ async def callback(request: Request) -> Response:
     client = console.oauth.create_client(name)
     try:
         token = await client.authorize_access_token(request)
-    except OAuthError as exc:
-        log.info("console sign-in through %s refused: %s", name, exc.error)
+    except (AuthlibBaseError, JoseError) as exc:  # the provider's error, a bad nonce or token
+        log.info("console sign-in through %s refused: %s", name, type(exc).__name__)
         return _refused(request, "The identity provider did not confirm this sign-in.")
-    except OSError as exc:
+    except _UNREACHABLE as exc:
         log.warning("OpenID provider %s unreachable during a console sign-in: %s", name, exc)
         return _unavailable(request, name)
     id_token = token.get("id_token")
@@ -229,7 +236,7 @@ async def logout(request: Request, session: ConsoleSession | None) -> Response:
     if session is not None:
         try:
             claims = gateway.tokens.open(session.token, session.access_key)
-        except Exception:  # noqa: BLE001 - an expired or foreign token: nothing to revoke
+        except TokenError:  # expired meanwhile: nothing to revoke
             claims = None
         if claims is not None:
             await run_in_threadpool(gateway.repo.revoke, "session", claims.sid)
@@ -249,7 +256,7 @@ async def _end_session_url(
     client = console.oauth.create_client(entry.name)
     try:
         metadata = await client.load_server_metadata()
-    except (OAuthError, OSError, ValueError) as exc:
+    except (AuthlibBaseError, *_UNREACHABLE) as exc:
         log.info("no end_session_endpoint for %s: %s", entry.name, exc)
         return None
     if not metadata.get("end_session_endpoint"):
