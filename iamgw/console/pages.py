@@ -2,8 +2,9 @@
 
 Every page is answered with headers that keep it in this origin: a Content Security
 Policy allowing only the gateway's own scripts and styles (no inline script, no CDN:
-sites run offline), no framing, no referrer (a callback URL carries a code), and no
-caching (pages show credentials).
+sites run offline), no framing, no referrer to another site (a callback URL carries a
+code; within the site browsers then send `Origin`, which the forms' checks read), and
+no caching (pages show credentials).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ SECURITY_HEADERS = {
     ),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 
