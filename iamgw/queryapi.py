@@ -46,7 +46,7 @@ async def query_params(request: Request) -> dict[str, str] | None:
     """
     pairs = _pairs(request.scope.get("query_string", b""))
     if is_form_post(request):
-        body = await _read_body(request)
+        body = await read_bounded(request, MAX_BODY)
         request.scope[_BODY] = body
         request._body = body  # Starlette's own cache: an S3 handler after us reads it again
         pairs += _pairs(body)
@@ -66,17 +66,19 @@ def _pairs(raw: bytes) -> list[tuple[str, str]]:
         raise ValidationError("The request parameters are not valid UTF-8.") from None
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """The body of a request no one has authenticated yet: at most `limit` bytes, a
+    larger one (declared or streamed) refused before it is held."""
     declared = request.headers.get("content-length")
     length = length_value(declared) if declared is not None else None
     if declared is not None and length is None:
         raise ValidationError("Content-Length is not a number.")
-    if length is not None and length > MAX_BODY:
+    if length is not None and length > limit:
         raise RequestEntityTooLargeException()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:  # chunked: no length to refuse on, so count
+        if len(body) > limit:  # chunked: no length to refuse on, so count
             raise RequestEntityTooLargeException()
     return bytes(body)
 

@@ -14,13 +14,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from iamgw.config import Settings
+from iamgw.errors import AWSError
 from iamgw.gateway import gateway_of
 from iamgw.store import MasterKey
 
-from . import api, home, signin
+from . import api, forms, home, signin
 from .pages import NAV, asset, render
 from .session import Cookies
 from .signed import Signed, csrf_ok, current, same_origin
@@ -49,7 +50,19 @@ for _part in (home,):
 
 
 async def handle(request: Request) -> Response:
-    """Answer one request under /iamgw."""
+    """Answer one request under /iamgw: a page, or for /iamgw/api/ JSON; an AWS error
+    (a body too large, a bad form, the store unavailable...) in the same form."""
+    try:
+        return await _route(request)
+    except AWSError as exc:
+        if request.url.path.startswith("/iamgw/api/"):
+            body = {"error": exc.code, "message": exc.message}
+            return JSONResponse(body, exc.status, headers={"cache-control": "no-store"})
+        return render(request, "message.html", exc.status, title="Refused",
+                      message=exc.message, back=True)  # fmt: skip
+
+
+async def _route(request: Request) -> Response:
     path, method = request.url.path, request.method
     if path == PREFIX:
         return RedirectResponse("/iamgw/", 302)
@@ -100,9 +113,8 @@ async def _login(request: Request) -> Response:
 async def _logout(request: Request) -> Response:
     signed = await current(request)
     if request.method == "POST":
-        async with request.form(max_files=0, max_fields=4) as form:
-            token = form.get("csrf")
-        if signed is not None and not csrf_ok(request, signed, str(token or "")):
+        token = (await forms.form(request)).get("csrf")
+        if signed is not None and not csrf_ok(request, signed, token):
             return _forbidden(request)
         return await signin.logout(request, signed.session if signed else None)
     if request.method != "GET":

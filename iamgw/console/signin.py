@@ -31,6 +31,7 @@ from iamgw.gateway import gateway_of
 from iamgw.identity import TokenError
 from iamgw.sts import assume_ldap_identity, assume_web_identity
 
+from . import forms
 from .pages import render
 from .session import LOGIN_SECONDS, ConsoleSession
 
@@ -160,8 +161,7 @@ async def ldap_form(request: Request) -> Response:
             message="This gateway has no LDAP directory.",
             back=True,
         )
-    async with request.form(max_files=0, max_fields=8) as form:
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = await forms.form(request)
     login = gateway.console.cookies.login_state(request) if gateway.console else {}
     if not fields.get("csrf") or fields.get("csrf") != login.get("csrf"):
         return _refused(request, "This form has expired; open the sign-in page again.")

@@ -141,3 +141,23 @@ def test_provider_down(seaweedfs, tmp_path):
         answer = browser().get(f"{gateway.url}/iamgw/login", params={"provider": "down"})
         assert answer.status_code == 503
         assert "cannot be reached" in answer.text
+
+
+def test_bodies_are_bounded_before_sign_in(console_gateway):
+    """The LDAP form and the sign-out are read before anyone is known: a large or
+    endless body is refused, not held."""
+    http = browser()
+    big = http.post(f"{console_gateway.url}/iamgw/login/ldap", content=b"a=" + b"x" * (1 << 20),
+                    headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert big.status_code == 413
+
+    def endless():
+        for _ in range(200):
+            yield b"x" * 8192
+
+    streamed = http.post(f"{console_gateway.url}/iamgw/logout", content=endless(),
+                         headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert streamed.status_code == 413
+    twice = http.post(f"{console_gateway.url}/iamgw/login/ldap", content=b"csrf=a&csrf=b",
+                      headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert twice.status_code == 400
