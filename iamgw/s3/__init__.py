@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html
 
 from .embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
 from .handler import handle
+from .keys import bucket_name, object_key
 from .proxy import Proxy
 from .upstreams import Upstream, UpstreamPool
 
@@ -14,6 +15,8 @@ __all__ = [
     "SeaweedNode",
     "Upstream",
     "UpstreamPool",
+    "bucket_name",
     "handle",
+    "object_key",
     "start_seaweedfs",
 ]
