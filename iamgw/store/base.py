@@ -32,6 +32,7 @@ class RepositoryBase:
         self.engine = engine
         self.master_key = master_key
         self.account_id = account_id
+        self._generation = txn.GenerationReader(engine, account_id)
 
     @property
     def dialect_name(self) -> str:
@@ -44,6 +45,7 @@ class RepositoryBase:
         return self.dialect_name == "sqlite"
 
     def close(self) -> None:
+        self._generation.close()
         self.engine.dispose()
 
     def ping(self) -> bool:
@@ -51,7 +53,7 @@ class RepositoryBase:
 
     def generation(self) -> int:
         """The account's store generation, which every write bumps."""
-        return txn.generation(self.engine, self.account_id)
+        return self._generation.read()
 
     def _write(self) -> txn.WriteTransaction:
         return txn.WriteTransaction(self.engine, self.account_id)

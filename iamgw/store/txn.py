@@ -6,6 +6,8 @@ moves, so every write that changes policy goes through `WriteTransaction`.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -96,9 +98,56 @@ def ensure_generation_row(engine: Engine, account_id: str) -> None:
         database.WRITING.reset(writing)
 
 
+_GENERATION = "SELECT generation FROM store_generation WHERE account_id = ?"
+
+
 def generation(engine: Engine, account_id: str) -> int:
     """Read on every request (cache invalidation): one plain query, no ORM."""
-    value = database.scalar(
-        engine, "SELECT generation FROM store_generation WHERE account_id = ?", account_id
-    )
-    return int(value or 0)
+    return int(database.scalar(engine, _GENERATION, account_id) or 0)
+
+
+class GenerationReader:
+    """The generation read every request makes. A SQLite file is read on a connection of
+    its own, in autocommit (each read sees the latest commit): through SQLAlchemy's pool,
+    its events, BEGIN and ROLLBACK the read costs ~150 us of the event loop's time, and
+    under load more, as each of its three statements lets go of the GIL; this one ~10 us.
+    Any other store: `generation`."""
+
+    def __init__(self, engine: Engine, account_id: str) -> None:
+        self.engine = engine
+        self.account_id = account_id
+        self._path = _sqlite_file(engine)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> int:
+        if self._path is None:
+            return generation(self.engine, self.account_id)
+        try:
+            with self._lock:
+                if self._conn is None:
+                    self._conn = sqlite3.connect(
+                        self._path, timeout=30, isolation_level=None, check_same_thread=False
+                    )
+                row = self._conn.execute(_GENERATION, (self.account_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable("the IAM store is unavailable") from exc
+        return int(row[0]) if row and row[0] else 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The path of the engine's SQLite database file; None for an in-memory database (a
+    connection of its own would see another one), a URI one, or another dialect."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    database_ = url.database or ""
+    if database_ in ("", ":memory:") or database_.startswith("file:"):
+        return None
+    return database_
