@@ -14,14 +14,17 @@ ROOT = Path(__file__).parents[1]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 
-def _with_defaults(value: str) -> str:
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+def _with_env_example(value: str) -> str:
+    """compose's ${VAR...} substitution, every variable of .env.example given a value."""
+    return re.sub(
+        r"\$\{([A-Z_]+)[^}]*\}", lambda m: f"{m.group(1).lower().replace('_', '')}0123456789", value
+    )
 
 
 def test_services_an_operator_expects() -> None:
     services = COMPOSE["services"]
     assert {"iamgw", "keycloak", "openldap", "postgres"} <= set(services)
-    assert sorted(s for s in services if s.startswith("rustfs")) == [
+    assert sorted(s for s in services if re.fullmatch(r"rustfs\d+", s)) == [
         f"rustfs{i}" for i in range(1, 5)
     ]
     assert all("rustfs/rustfs" in services[f"rustfs{i}"]["image"] for i in range(1, 5))
@@ -40,7 +43,7 @@ def test_every_mounted_file_exists() -> None:
 
 def test_gateway_settings_load_and_name_the_four_nodes() -> None:
     service = COMPOSE["services"]["iamgw"]
-    env = {k: _with_defaults(str(v)) for k, v in service["environment"].items()}
+    env = {k: _with_env_example(str(v)) for k, v in service["environment"].items()}
     settings = load_settings(ROOT / "deploy" / "iamgw.toml", environ=env)
     assert [u.endpoint for u in settings.upstream] == [
         f"http://rustfs{i}:9000" for i in range(1, 5)
