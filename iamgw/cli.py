@@ -1,4 +1,4 @@
-"""The `iamgw` command: serve, policy check/eval, ldap and oidc policy mappings, revoke.
+"""The `iamgw` command: serve, policy check/eval, ldap and oidc policy mappings, revoke, login.
 
 Startup problems (bad config, unreachable store, port in use, no storage
 node binary) end with one plain line on stderr and exit status 1; usage
@@ -128,6 +128,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
     revoke.set_defaults(func=cmd_revoke)
+
+    login = sub.add_parser(
+        "login", help="sign in from a terminal (browser or LDAP): credentials for the aws cli"
+    )
+    login.add_argument("--endpoint", required=True, metavar="URL", help="the gateway's URL")
+    login.add_argument(
+        "--provider", metavar="NAME", help="an OpenID provider of the gateway, or ldap"
+    )
+    login.add_argument(
+        "--profile", metavar="NAME", default="default", help="aws cli profile (default: default)"
+    )
+    login.add_argument(
+        "--credential-process",
+        action="store_true",
+        help="print credential_process JSON (cached, renewed) instead of writing a profile",
+    )
+    login.add_argument(
+        "--timeout", type=float, default=300, metavar="SECONDS", help="browser sign-in limit"
+    )
+    login.add_argument("--username", metavar="NAME", help="LDAP user name (else asked)")
+    login.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the LDAP password from the first line of stdin (needs --username)",
+    )
+    login.set_defaults(func=cmd_login)
     return parser
 
 
@@ -135,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from iamgw.app import create_app
-    from iamgw.http_server import BoundedHttpToolsProtocol
+    from iamgw.http_server import BoundedHttpToolsProtocol, TlsContextFactory
 
     if args.workers < 1:
         raise StartupError("--workers must be at least 1")
@@ -164,7 +190,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, upstream=[embedded])
     tls = {}
     if settings.server.tls_cert:
-        tls = {"ssl_certfile": settings.server.tls_cert, "ssl_keyfile": settings.server.tls_key}
+        # Built in each worker process; the certificate follows its files.
+        tls = {"ssl_context_factory": TlsContextFactory.of(settings.server)}
     scheme = "https" if tls else "http"
     for line in sts.startup_lines(settings):
         log.info("%s", line)
@@ -345,6 +372,29 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         repo.prune_revocations()  # entries no live credential can match any more
     finally:
         repo.close()
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Temporary credentials into an aws cli profile, or out as credential_process JSON."""
+    from iamgw import terminal_login
+
+    # httpx2 (authlib's client) logs every request at INFO: noise on a terminal.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    options = terminal_login.Options(
+        endpoint=args.endpoint,
+        provider=args.provider,
+        profile=args.profile,
+        credential_process=args.credential_process,
+        timeout=args.timeout,
+        username=args.username,
+        password_stdin=args.password_stdin,
+    )
+    try:
+        terminal_login.run(options)
+    except terminal_login.LoginError as exc:
+        print(f"iamgw login: {exc}", file=sys.stderr)
+        return exc.status
     return 0
 
 
