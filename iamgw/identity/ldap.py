@@ -11,27 +11,32 @@ Active Directory MS-ADTS (memberOf, the in-chain rule, userAccountControl).
     │                     locked account: one message, never saying which
     └── LdapThrottled     too many failed logins for this user name or source address
 
-python-ldap blocks, so a login runs in a worker thread of this directory's own
-limiter: a hung directory holds those threads only, never the ones the gateway
-needs. Every call in it has a timeout cut to what is left of LOGIN_BUDGET (every
-server and retry included: `ldap_conn`). A server that fails is tried after the
-others for a few seconds, never skipped, so logins work again as soon as it answers.
+python-ldap blocks, so a login's directory work (search, bind, groups) runs in one
+go in one of this directory's own THREADS threads: a hung directory holds those
+threads only, never the ones the gateway needs. Every call in it has a timeout cut
+to what is left of LOGIN_BUDGET (every server and retry included: `ldap_conn`). A
+server that fails is tried after the others for a few seconds, never skipped, so
+logins work again as soon as it answers. What groups hold other groups (the nested
+walk beyond the user's own groups, which are read at every login) is kept
+NESTED_SECONDS (`ldap_entries.NestedGroups`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import logging
 import secrets
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
-import anyio.to_thread
 
 from ..config import LdapSettings
 from .ldap_conn import (
@@ -46,6 +51,7 @@ from .ldap_conn import (
     set_timeouts,
 )
 from .ldap_entries import (
+    NestedGroups,
     directory_name,
     find_groups,
     find_user,
@@ -85,6 +91,7 @@ NAME_FAILURES = 5  # failed logins per user name ...
 SOURCE_FAILURES = 20  # ... and per source address ...
 FAILURE_WINDOW = 60.0  # ... within this many seconds, then LdapThrottled
 MAX_NAME_LENGTH = 256
+NESTED_SECONDS = 5.0  # the groups above a user's groups are looked up again after this
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -142,10 +149,16 @@ class LdapDirectory:
         # them would run as the user (or, after a refused bind, as nobody).
         self._binds = Pool(THREADS, lambda url, deadline: open_connection(url, settings, deadline))
         self._in_chain: dict[str, bool] = {}
+        self._nested = NestedGroups(NESTED_SECONDS)
         self._username_attr = username_attribute(settings.user_search_filter)
         self._names = FailedLogins(NAME_FAILURES, FAILURE_WINDOW)
         self._sources = FailedLogins(SOURCE_FAILURES, FAILURE_WINDOW)
-        self._limiter: anyio.CapacityLimiter | None = None
+        # Its own threads, not anyio's (which the rest of the gateway uses): their hop
+        # costs the event loop half as much, and only `_busy` of them are ever asked for.
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="iamgw-ldap")
+        self._busy = 0  # threads at work (counted on the event loop)
+        self._freed: anyio.Event | None = None  # set when one is free again
+        self._closed = False
         for url in settings.urls:
             plain = url.lower().startswith("ldap://") and not settings.start_tls
             if plain and urlsplit(url).hostname not in LOOPBACK_HOSTS:
@@ -171,16 +184,19 @@ class LdapDirectory:
         started: list[tuple[FailedLogins, str]] = []
         failed = False
         try:
-            with anyio.move_on_after(LOGIN_BUDGET):
-                for counter, key in keys:
-                    if not await counter.begin(key):
-                        self._count("throttled")
-                        log.info("LDAP login throttled: %r from %s", keys[0][1], source)
-                        raise LdapThrottled
-                    started.append((counter, key))
-            if len(started) < len(keys):  # waited for the attempts in flight till the end
-                self._count("unavailable")
-                raise LdapUnavailable("LDAP: earlier logins of this name are still waiting")
+            for counter, key in keys:
+                verdict = counter.try_begin(key)
+                if verdict is None:  # attempts in flight: wait for one, within the budget
+                    with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+                        verdict = await counter.begin(key)
+                    if verdict is None:
+                        self._count("unavailable")
+                        raise LdapUnavailable("LDAP: earlier logins of this name are still waiting")
+                if not verdict:
+                    self._count("throttled")
+                    log.info("LDAP login throttled: %r from %s", keys[0][1], source)
+                    raise LdapThrottled
+                started.append((counter, key))
             try:
                 found = await self._login(username, password, deadline)
             except LdapDenied:
@@ -210,7 +226,11 @@ class LdapDirectory:
 
     async def aclose(self) -> None:
         """Close the pooled connections; later logins are LdapUnavailable."""
-        await anyio.to_thread.run_sync(self._close, limiter=self._thread_limiter())
+        self._closed = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._threads, self._close)
+        finally:
+            self._threads.shutdown(wait=False)
 
     def _close(self) -> None:
         self._service.close()
@@ -219,17 +239,31 @@ class LdapDirectory:
     async def _login(self, username: str, password: str, deadline: float) -> LdapLogin:
         if not _acceptable(username, password):
             raise LdapDenied  # before any bind: an empty password would be anonymous
-        # The thread's calls end by the deadline; the wait for a free thread might not.
-        with anyio.move_on_after(max(0.0, deadline - time.monotonic()) + 0.2):
-            return await anyio.to_thread.run_sync(
-                self._login_sync, username, password, deadline, limiter=self._thread_limiter()
-            )
-        raise LdapUnavailable(f"LDAP: no server answered within {LOGIN_BUDGET:g}s (all busy)")
+        if self._busy >= THREADS:
+            # The thread's calls end by the deadline; the wait for a free thread might not.
+            with anyio.move_on_after(max(0.0, deadline - time.monotonic()) + 0.2):
+                while self._busy >= THREADS:
+                    if self._freed is None:
+                        self._freed = anyio.Event()
+                    await self._freed.wait()
+            if self._busy >= THREADS:
+                raise LdapUnavailable(
+                    f"LDAP: no server answered within {LOGIN_BUDGET:g}s (all busy)"
+                )
+        if self._closed:
+            raise LdapUnavailable("LDAP: the directory client is closed")
+        self._busy += 1
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._threads, self._login_sync, username, password, deadline)
+        work.add_done_callback(self._thread_freed)  # when the work has ended, however
+        # Shielded: a caller cancelled meanwhile leaves the work to end by its deadline.
+        return await asyncio.shield(work)
 
-    def _thread_limiter(self) -> anyio.CapacityLimiter:
-        if self._limiter is None:  # made in the event loop that uses it
-            self._limiter = anyio.CapacityLimiter(THREADS)
-        return self._limiter
+    def _thread_freed(self, _work: asyncio.Future[LdapLogin]) -> None:
+        self._busy -= 1
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
 
     # ---- in a worker thread -----------------------------------------------------------
 
@@ -282,7 +316,7 @@ class LdapDirectory:
         in_chain = self._in_chain.get(url, False)
         groups = self._service_call(
             url,
-            lambda ld: find_groups(ld, s, in_chain, deadline, user_dn, name, attrs),
+            lambda ld: find_groups(ld, s, in_chain, deadline, user_dn, name, attrs, self._nested),
             deadline,
         )
         return LdapLogin(username=name, user_dn=user_dn, group_dns=tuple(groups))
@@ -369,6 +403,10 @@ class LdapDirectory:
 def source_key(source: str) -> str:
     """The throttling key of a client address: an IPv6 client is counted by its /64 (one
     host is given a whole /64, and could otherwise take a new address per guess)."""
+    return _source_key(source) if len(source) <= 64 else _address_key(source)
+
+
+def _address_key(source: str) -> str:
     try:
         address = ipaddress.ip_address(source)
     except ValueError:
@@ -386,9 +424,19 @@ def name_key(username: str) -> str:
     spelling that could name the same entry shares one key: compatibility-decomposed,
     case-folded, without combining marks, format characters or spaces. Bounded in size:
     a refused 1 MB name is not kept whole."""
+    return _name_key(username) if len(username) <= MAX_NAME_LENGTH else _folded(username)
+
+
+def _folded(username: str) -> str:
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", username).casefold())
     kept = (c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Mn", "Cf"))
     return "".join(kept)[: MAX_NAME_LENGTH + 1]
+
+
+# Both are asked at every login (a name twice: as it starts, and when it is granted);
+# only short inputs are kept.
+_source_key = functools.lru_cache(maxsize=1024)(_address_key)
+_name_key = functools.lru_cache(maxsize=1024)(_folded)
 
 
 def _acceptable(username: str, password: str) -> bool:

@@ -8,8 +8,12 @@ Searches run on a service-account connection in a worker thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -45,6 +49,11 @@ def normalise_dn(dn: str) -> str:
     attribute types and values lower-cased, escapes decoded and written one way, runs of
     spaces folded (caseIgnoreMatch, RFC 4518), the AVAs of a multi-valued RDN sorted.
     ValueError when `dn` is not a DN (RFC 4514)."""
+    # Every login normalises its user's and groups' DNs, mostly the same ones again.
+    return _normalised(dn) if len(dn) <= 1024 else _normalise(dn)
+
+
+def _normalise(dn: str) -> str:
     if ldap is None:  # pragma: no cover
         raise RuntimeError("python-ldap is not installed: pip install 'iamgw[ldap]'")
     try:
@@ -62,6 +71,9 @@ def normalise_dn(dn: str) -> str:
             avas.append(f"{typ.lower()}={text}")
         out.append("+".join(sorted(avas)))
     return ",".join(out)
+
+
+_normalised = functools.lru_cache(maxsize=4096)(_normalise)
 
 
 def _escape_value(value: str) -> str:
@@ -190,6 +202,32 @@ def supports_in_chain(ld: Any, deadline: float) -> bool:
     return AD_CAPABILITY in advertised or IN_CHAIN in advertised
 
 
+class NestedGroups:
+    """What the breadth-first walk found above a set of groups (the groups those are in,
+    at any depth), kept `seconds`; at most `size` sets, the oldest dropped first.
+    Thread-safe."""
+
+    def __init__(self, seconds: float, size: int = 1024) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._found: OrderedDict[frozenset[str], tuple[float, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, groups: frozenset[str]) -> list[str] | None:
+        with self._lock:
+            kept = self._found.get(groups)
+            if kept is None or time.monotonic() - kept[0] >= self.seconds:
+                return None
+            return kept[1]
+
+    def put(self, groups: frozenset[str], above: list[str]) -> None:
+        with self._lock:
+            self._found.pop(groups, None)
+            self._found[groups] = (time.monotonic(), above)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
 def find_groups(
     ld: Any,
     settings: LdapSettings,
@@ -198,9 +236,11 @@ def find_groups(
     user_dn: str,
     username: str,
     attrs: Attrs,
+    nested: NestedGroups | None = None,
 ) -> list[str]:
     """The user's groups as DNs: memberOf on the entry, what `group_search_filter` finds,
-    and the groups those are in (AD's in-chain rule, else a bounded breadth-first walk)."""
+    and the groups those are in (AD's in-chain rule, else a bounded breadth-first walk,
+    whose outcome `nested` keeps a few seconds: the user's own groups are always read)."""
     base = settings.group_search_base
     found: dict[str, str] = {}  # normalised -> as the directory wrote it
 
@@ -223,6 +263,11 @@ def find_groups(
         chain = f"(member:{IN_CHAIN}:={ldap.filter.escape_filter_chars(user_dn)})"
         add(paged_dns(ld, base, chain, deadline))
         return list(found.values())
+    own = frozenset(found)
+    above = nested.get(own) if nested is not None and own else None
+    if above is not None:
+        add(above)
+        return list(found.values())
     frontier = list(found.values())
     for _ in range(NESTED_DEPTH):
         if not frontier or len(found) >= MAX_GROUPS:
@@ -238,6 +283,8 @@ def find_groups(
             MAX_GROUPS,
             NESTED_DEPTH,
         )
+    if nested is not None and own:
+        nested.put(own, [dn for key, dn in found.items() if key not in own])
     return list(found.values())
 
 

@@ -58,15 +58,22 @@ class FailedLogins:
     def blocked(self, key: str, now: float | None = None) -> bool:
         return self.failures(key, now) >= self.limit
 
+    def try_begin(self, key: str) -> bool | None:
+        """`begin` if it need not wait: True (started) or False (over the limit); None
+        when it would wait (the key's attempts in flight, or others already waiting)."""
+        if self.failures(key) >= self.limit:
+            return False
+        if key in self._waiting:
+            return None
+        return self._try_start(key)
+
     async def begin(self, key: str) -> bool:
         """Start an attempt (True), waiting while attempts in flight could still take the
         key to its limit; False when the key is over the limit (nothing started)."""
-        queue = self._waiting.get(key)
-        if queue is None:
-            verdict = self._try_start(key)
-            if verdict is not None:
-                return verdict
-            queue = self._waiting[key] = deque()
+        verdict = self.try_begin(key)
+        if verdict is not None:
+            return verdict
+        queue = self._waiting.setdefault(key, deque())
         me = _Waiter()
         queue.append(me)
         try:

@@ -28,7 +28,7 @@ from iamgw.identity import (
     LdapUnavailable,
     normalise_dn,
 )
-from iamgw.identity.ldap_entries import locked_now, refused_before_bind
+from iamgw.identity.ldap_entries import NestedGroups, locked_now, refused_before_bind
 from iamgw.ops import Metrics
 from tests.peers import Slapd, TlsFiles, start_slapd
 
@@ -168,6 +168,54 @@ def test_login_finds_every_group(directory: Slapd, user: str, groups: set[str]) 
 def test_nesting_is_followed_eight_levels_and_no_further(directory: Slapd) -> None:
     found = login(settings_for(directory), "frank", "frank-password")
     assert groups_of(found) == {normalise_dn(directory.group_dn(f"g{i}")) for i in range(9)}
+
+
+def test_own_groups_are_read_at_every_login_nesting_after_a_few_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The groups above a user's groups are kept NESTED_SECONDS; the user's own groups
+    are read afresh at every login."""
+    monkeypatch.setattr("iamgw.identity.ldap.NESTED_SECONDS", 0.5)
+    server = start_slapd(tmp_path)
+    server.add(SERVICE_LDIF)
+
+    async def run() -> list[set[str]]:
+        directory = LdapDirectory(settings_for(server))
+        seen = []
+        try:
+            seen.append(groups_of(await directory.login("alice", "alice-password")))
+            server.add(group("outer", server.groups_dn, server.group_dn("staff")))
+            server.add(group("mine", server.groups_dn, server.user_dn("alice")))
+            seen.append(groups_of(await directory.login("alice", "alice-password")))
+            await asyncio.sleep(0.6)
+            seen.append(groups_of(await directory.login("alice", "alice-password")))
+            return seen
+        finally:
+            await directory.aclose()
+
+    try:
+        first, own, later = asyncio.run(run())
+    finally:
+        server.stop()
+    nested = {normalise_dn(server.group_dn(g)) for g in ("s3-writers", "s3-admins", "staff")}
+    assert first == nested
+    assert normalise_dn(server.group_dn("mine")) in own  # at once
+    assert later == nested | {normalise_dn(server.group_dn(g)) for g in ("mine", "outer")}
+
+
+def test_nested_groups_are_kept_a_while_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr("iamgw.identity.ldap_entries.time.monotonic", lambda: now[0])
+    kept = NestedGroups(5.0, size=2)
+    kept.put(frozenset({"cn=a"}), ["cn=above-a"])
+    assert kept.get(frozenset({"cn=a"})) == ["cn=above-a"]
+    assert kept.get(frozenset({"cn=b"})) is None
+    now[0] += 5.0
+    assert kept.get(frozenset({"cn=a"})) is None  # out of date
+    for name in ("a", "b", "c"):
+        kept.put(frozenset({f"cn={name}"}), [])
+    assert kept.get(frozenset({"cn=a"})) is None  # the oldest went first
+    assert kept.get(frozenset({"cn=c"})) == []
 
 
 def test_user_name_comes_back_as_the_directory_holds_it(directory: Slapd) -> None:
