@@ -5,7 +5,9 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html
 `handle` answers one IAM call: SigV4 (service `iam`) identifies the caller,
 the action's handler checks its parameters as IAM does, authorises
 `iam:<Action>` on the entity's ARN by policy, and makes its change in one
-store transaction; the answer is AWS's XML. Actions: users, access keys,
+store transaction; the answer is AWS's XML. `run_action` is the same call
+after authentication, for a caller identified otherwise (the web console's
+signed-in session), with the result as a dict. Actions: users, access keys,
 groups, managed policies and versions, attachments, inline policies,
 permissions boundaries, roles, OpenID Connect providers and the policy
 simulator (see docs/iam.md).
@@ -33,7 +35,7 @@ from .errors import IAM_NS, from_store
 from .params import Params
 from .registry import ACTIONS, SummaryMap
 
-__all__ = ["ACTIONS", "IAM_NS", "handle", "load_canned_policies"]
+__all__ = ["ACTIONS", "IAM_NS", "handle", "load_canned_policies", "run_action"]
 
 
 async def handle(request: Request, params: dict[str, str]) -> Response:
@@ -42,6 +44,18 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     if identity is None:
         raise MissingAuthenticationToken()
     name = params.get("Action", "")
+    result = await run_action(request, identity, name, params)
+    request_id = request.scope.get("iamgw.request_id", "")
+    return _respond(name, request_id, result)
+
+
+async def run_action(
+    request: Request, identity: Identity, name: str, params: dict[str, str]
+) -> dict[str, Any] | None:
+    """Run IAM action `name` for an identity already verified (the console's signed-in
+    session): the same handler, the same `iam:<Action>` decision by policy and the same
+    errors (raised as `AWSError`s) as a signed call; the result as a dict of the
+    action's result shape (documents URL-encoded, as IAM answers them)."""
     handler = ACTIONS.get(name)
     if handler is None:
         raise InvalidAction(f"Could not find operation {name} for version 2010-05-08")
@@ -49,10 +63,11 @@ async def handle(request: Request, params: dict[str, str]) -> Response:
     settings = gateway.settings
     federated = frozenset(n.lower() for n in ["ldap", *(o.name for o in settings.oidc)])
     call = Call(name, Params(params), identity, gateway.repo, gateway.access, federated)
-    region = gateway.settings.server.region
-    result = await anyio.to_thread.run_sync(_run, handler, call, region, limiter=_limiter(request))
-    request_id = request.scope.get("iamgw.request_id", "")
-    return _respond(name, request_id, result)
+    region = settings.server.region
+    result: dict[str, Any] | None = await anyio.to_thread.run_sync(
+        _run, handler, call, region, limiter=_limiter(request)
+    )
+    return result
 
 
 def _limiter(request: Request) -> anyio.CapacityLimiter:
