@@ -21,7 +21,7 @@ from iamgw.errors import AWSError
 from iamgw.gateway import gateway_of
 from iamgw.store import MasterKey
 
-from . import api, browse, forms, home, signin
+from . import api, browse, forms, home, iam_pages, signin
 from .pages import NAV, asset, render
 from .session import Cookies
 from .signed import Signed, csrf_ok, current, same_origin
@@ -44,7 +44,7 @@ Page = Callable[[Request, Signed], Awaitable[Response]]
 # in the header. Signed out, a page redirects to the sign-in page, a call under
 # /iamgw/api/ answers 401.
 SIGNED: dict[tuple[str, str], Page] = {}
-for _part in (home, browse):
+for _part in (home, browse, iam_pages):
     SIGNED.update(_part.ROUTES)
     NAV.extend(_part.NAV)
 
