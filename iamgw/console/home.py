@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.gateway import gateway_of
-from iamgw.store import NoSuchEntity, Repository
 
 from .pages import render
 from .signed import Signed
@@ -31,7 +30,8 @@ async def context(request: Request, signed: Signed) -> dict[str, Any]:
     identity = signed.identity
     claims = identity.session
     assert claims is not None
-    documents = await run_in_threadpool(_documents, gateway.repo, list(identity.policies))
+    found = await run_in_threadpool(gateway.access.documents, list(identity.policies))
+    documents = [(_label(name), _pretty(document)) for name, document in found]
     if claims.sp:
         documents.append(("session policy", _pretty(claims.sp)))
     endpoint = f"{request.url.scheme}://{request.headers.get('host', '')}"
@@ -53,22 +53,11 @@ async def context(request: Request, signed: Signed) -> dict[str, Any]:
     }
 
 
-def _documents(repo: Repository, names: list[str]) -> list[tuple[str, str]]:
-    """(name, pretty JSON) of the identity's policies, as they are now."""
-    found = []
-    for name in names:
-        try:
-            if name.startswith("inline:"):
-                ptype, _, rest = name[len("inline:") :].partition("/")
-                principal, _, policy = rest.partition("/")
-                found.append(
-                    (f"{policy} (inline)", repo.get_inline_policy(ptype, principal, policy))
-                )
-            else:
-                found.append((name.rsplit("/", 1)[-1], repo.policy_document(name)))
-        except NoSuchEntity:
-            continue
-    return [(label, _pretty(doc)) for label, doc in found]
+def _label(name: str) -> str:
+    """A policy's name as people read it: `readwrite`, `audit (inline)`."""
+    if name.startswith("inline:"):
+        return name.rsplit("/", 1)[-1] + " (inline)"
+    return name.rsplit("/", 1)[-1]
 
 
 def _pretty(document: str) -> str:

@@ -287,11 +287,12 @@ class Access:
             if document and session_policy_name(document) in missing:
                 self._put_session_policy(snapshot, session_policy_name(document), document)
         if stored:
-            for name, document in await run_in_threadpool(self._documents, stored):
+            for name, document in await run_in_threadpool(self.documents, stored):
                 kind = PolicyKind.BOUNDARY if name == identity.boundary else PolicyKind.IDENTITY
                 self._put(snapshot, name, document, kind)
 
-    def _documents(self, names: list[str]) -> list[tuple[str, str]]:
+    def documents(self, names: list[str]) -> list[tuple[str, str]]:
+        """(engine name, document) of the policies `names` that still exist."""
         out = []
         for name in names:
             try:
