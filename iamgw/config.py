@@ -12,9 +12,12 @@ as `IAMGW_UPSTREAM_ENDPOINT` (the first entry, created when missing) or
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -26,6 +29,7 @@ ENV_PREFIX = "IAMGW_"
 NOT_SETTINGS = {"IAMGW_CONFIG", "IAMGW_LOG_LEVEL"}  # read by the CLI, not settings
 AWS_MIN_SESSION = 900
 AWS_MAX_SESSION = 43200
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(Exception):
@@ -44,8 +48,19 @@ class ServerSettings:
     account_id: str = "000000000000"
     public_url: str = "http://127.0.0.1:9000"
     data_dir: str = "./iamgw-data"
-    tls_cert: str = ""
+    tls_cert: str = ""  # PEM; with tls_key: HTTPS, reloaded when the files change
     tls_key: str = ""
+    # PEM CA bundle: client certificates it issued are asked for (not required) over
+    # TLS, and AssumeRoleWithCertificate turns them into sessions.
+    tls_client_ca: str = ""
+    # CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed (aws:SourceIp,
+    # aws:SecureTransport); from any other peer those headers are ignored.
+    trusted_proxies: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        """`trusted_proxies` parsed (validated when the settings were loaded)."""
+        return tuple(ipaddress.ip_network(cidr) for cidr in self.trusted_proxies)
 
     @property
     def host(self) -> str:
@@ -88,6 +103,11 @@ class UpstreamSettings:
     # A GET, HEAD, PUT or DELETE whose answer's head takes longer is retried on another
     # node, and this one taken out until its health check passes.
     first_byte_timeout_seconds: int = 10
+    # https:// nodes: the CA bundle their certificates are verified with (empty: the
+    # system's), and a client certificate and key for nodes that require one (mTLS).
+    ca_file: str = ""
+    client_cert: str = ""
+    client_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -343,12 +363,7 @@ def _validate(s: Settings) -> None:
     _check_url("server.public_url", s.server.public_url, ("http", "https"))
     if not s.server.data_dir:
         raise ConfigError("server.data_dir", "must not be empty")
-    if bool(s.server.tls_cert) != bool(s.server.tls_key):
-        raise ConfigError("server.tls_cert", "tls_cert and tls_key must be set together")
-    for key in ("tls_cert", "tls_key"):
-        value = getattr(s.server, key)
-        if value and not Path(value).is_file():
-            raise ConfigError(f"server.{key}", "file not found")
+    _validate_tls(s.server)
     scheme = s.store_url.split(":", 1)[0]
     if scheme not in {"sqlite", "postgresql", "postgresql+psycopg"}:
         raise ConfigError("store.url", "must start with sqlite:/// or postgresql+psycopg://")
@@ -366,6 +381,7 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{key}.access_key", "access_key and secret_key are required")
         if not 1 <= up.first_byte_timeout_seconds <= 300:
             raise ConfigError(f"{key}.first_byte_timeout_seconds", "must be between 1 and 300")
+        _validate_upstream_tls(key, up)
     names: set[str] = set()
     for i, op in enumerate(s.oidc):
         key = f"oidc[{i}]"
@@ -397,6 +413,69 @@ def _validate(s: Settings) -> None:
         if target == "stdout" or target.startswith("file:"):
             continue
         _check_url(f"audit.targets[{i}]", target, ("http", "https"))
+
+
+def _validate_tls(server: ServerSettings) -> None:
+    if bool(server.tls_cert) != bool(server.tls_key):
+        raise ConfigError("server.tls_cert", "tls_cert and tls_key must be set together")
+    for key in ("tls_cert", "tls_key", "tls_client_ca"):
+        value = getattr(server, key)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"server.{key}", "file not found")
+    if server.tls_cert:
+        _check_pair("server.tls_cert", server.tls_cert, server.tls_key, ssl.PROTOCOL_TLS_SERVER)
+    if server.tls_client_ca:
+        if not server.tls_cert:
+            raise ConfigError("server.tls_client_ca", "needs tls_cert and tls_key (HTTPS)")
+        _check_ca("server.tls_client_ca", server.tls_client_ca)
+    for i, cidr in enumerate(server.trusted_proxies):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            raise ConfigError(
+                f"server.trusted_proxies[{i}]",
+                "must be an IP address or a CIDR such as 10.0.0.0/8 (no host bits set)",
+            ) from None
+
+
+def _validate_upstream_tls(key: str, up: UpstreamSettings) -> None:
+    names = ("ca_file", "client_cert", "client_key")
+    if urlsplit(up.endpoint).scheme != "https":
+        for name in names:
+            if getattr(up, name):
+                raise ConfigError(f"{key}.{name}", "is for https:// endpoints only")
+        return
+    if bool(up.client_cert) != bool(up.client_key):
+        raise ConfigError(f"{key}.client_cert", "client_cert and client_key must be set together")
+    for name in names:
+        value = getattr(up, name)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"{key}.{name}", "file not found")
+    if up.ca_file:
+        _check_ca(f"{key}.ca_file", up.ca_file)
+    if up.client_cert:
+        _check_pair(f"{key}.client_cert", up.client_cert, up.client_key, ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _check_pair(key: str, cert: str, private_key: str, protocol: int) -> None:
+    """A certificate chain and its key that OpenSSL loads (the gateway serves or presents
+    them): checked at startup, so that a bad pair is one line, not a failed handshake."""
+    try:
+        # An empty password: an encrypted key fails here instead of prompting on a tty.
+        ssl.SSLContext(protocol).load_cert_chain(cert, private_key, password="")
+    except (ssl.SSLError, OSError):
+        raise ConfigError(
+            key,
+            "the certificate and key do not load as a PEM certificate chain and its "
+            "private key (unencrypted, the key matching the certificate)",
+        ) from None
+
+
+def _check_ca(key: str, path: str) -> None:
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError):
+        raise ConfigError(key, "holds no PEM CA certificate") from None
 
 
 def _validate_sts(sts: StsSettings) -> None:
