@@ -161,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from iamgw.app import create_app
-    from iamgw.http_server import BoundedHttpToolsProtocol
+    from iamgw.http_server import BoundedHttpToolsProtocol, TlsContextFactory
 
     if args.workers < 1:
         raise StartupError("--workers must be at least 1")
@@ -190,7 +190,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, upstream=[embedded])
     tls = {}
     if settings.server.tls_cert:
-        tls = {"ssl_certfile": settings.server.tls_cert, "ssl_keyfile": settings.server.tls_key}
+        # Built in each worker process; the certificate follows its files.
+        tls = {"ssl_context_factory": TlsContextFactory.of(settings.server)}
     scheme = "https" if tls else "http"
     for line in sts.startup_lines(settings):
         log.info("%s", line)
