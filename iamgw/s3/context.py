@@ -5,16 +5,28 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-ke
 and S3's own ("Actions, resources, and condition keys for Amazon S3",
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html);
 and the actions some headers need on top of the operation's own.
+
+`aws:SourceIp` and `aws:SecureTransport` come from the connection: the peer's address
+and the ASGI scope's scheme (https only over the gateway's own TLS). A peer within
+`[server] trusted_proxies` speaks for its client: `X-Forwarded-For` is read right to
+left, as proxies append to it, and the first address outside the trusted networks is
+the client's (the ones further left are the client's own say); `X-Forwarded-Proto`
+gives the transport (secure only when every hop it lists is https). From any other
+peer both headers are ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
+
+from iamgw.config import IPNetwork
+from iamgw.gateway import gateway_of
 
 if TYPE_CHECKING:
     from iamgw.s3.operations import S3Operation
@@ -73,8 +85,7 @@ def request_context(request: Request, auth: Any, now: datetime) -> dict[str, Any
     ctx: dict[str, Any] = {
         "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(now.timestamp())),
-        "aws:SecureTransport": request.url.scheme == "https",
-        "aws:SourceIp": request.client.host if request.client else None,
+        **transport_context(request),
         "aws:UserAgent": request.headers.get("user-agent"),
         "aws:Referer": request.headers.get("referer"),
     }
@@ -84,6 +95,61 @@ def request_context(request: Request, auth: Any, now: datetime) -> dict[str, Any
         age_ms = max(0, int((now - auth.amz_date).total_seconds() * 1000))
         ctx["s3:signatureAge"] = str(age_ms)
     return ctx
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def transport_context(request: Request) -> dict[str, Any]:
+    """`aws:SourceIp` (None when unknown) and `aws:SecureTransport` of a request."""
+    peer = request.client.host if request.client else None
+    secure = request.scope.get("scheme") == "https"
+    networks = gateway_of(request).settings.server.trusted_networks
+    if peer is None or not networks or not _within(_address(peer), networks):
+        return {"aws:SourceIp": peer, "aws:SecureTransport": secure}
+    forwarded_for = request.headers.getlist("x-forwarded-for")
+    source: str | None = peer
+    if forwarded_for:
+        source = forwarded_client(",".join(forwarded_for).split(","), networks)
+    proto = request.headers.getlist("x-forwarded-proto")
+    if proto:
+        hops = [p.strip().lower() for p in ",".join(proto).split(",")]
+        secure = all(hop == "https" for hop in hops)
+    return {"aws:SourceIp": source, "aws:SecureTransport": secure}
+
+
+def forwarded_client(entries: Sequence[str], trusted: Sequence[IPNetwork]) -> str | None:
+    """The client's address in an X-Forwarded-For list sent by a trusted proxy: the
+    right-most entry outside `trusted` (the left-most when all are trusted); None when an
+    entry on the way is not an address, as nothing to its left can be believed."""
+    address: IPAddress | None = None
+    for entry in reversed(entries):
+        address = _address(entry)
+        if address is None:
+            return None
+        if not _within(address, trusted):
+            return str(address)
+    return str(address) if address is not None else None
+
+
+def _address(text: str) -> IPAddress | None:
+    """An address as proxies write it: plain, `[v6]`, with a `:port`, or v4 mapped in v6."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _within(address: IPAddress | None, networks: Sequence[IPNetwork]) -> bool:
+    return address is not None and any(address in network for network in networks)
 
 
 def header_actions(op: S3Operation, headers: Mapping[str, str]) -> list[str]:
