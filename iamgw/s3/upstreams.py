@@ -11,6 +11,11 @@ Requests and checks go through an `UpstreamTransport` (as httpx's transports):
 The upstream client is aiohttp: under many concurrent requests its connection pool
 and C parser cost a fraction of httpx's (measured with bench/proxy.py: 1 KiB GETs
 at 16 clients).
+
+`https://` nodes are verified with their `ca_file` (else the system's CAs), host name
+included, and shown the `client_cert` when they require one (mTLS): each node's
+`ssl.SSLContext` is made once (`client_tls`) and given to aiohttp with every request
+to that node's host and port.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,11 +116,27 @@ class _AiohttpResponse:
         self._answer.close()
 
 
-class AiohttpTransport:
-    """The real transport: one aiohttp session, bodies passed through untouched."""
+def client_tls(settings: UpstreamSettings) -> ssl.SSLContext | None:
+    """The TLS client context of an `https://` node (None for `http://`): certificate
+    and host name verified against `ca_file` or the system's CAs, and the client
+    certificate presented when the node asks for one."""
+    if URL(settings.endpoint).scheme != "https":
+        return None
+    context = ssl.create_default_context(cafile=settings.ca_file or None)
+    if settings.client_cert:
+        context.load_cert_chain(settings.client_cert, settings.client_key, password="")
+    return context
 
-    def __init__(self) -> None:
+
+class AiohttpTransport:
+    """The real transport: one aiohttp session, bodies passed through untouched.
+
+    `tls`: the TLS context of each `https://` node by (host, port); a node not in it
+    is verified with aiohttp's default (the system's CAs)."""
+
+    def __init__(self, tls: Mapping[tuple[str, int], ssl.SSLContext] | None = None) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._tls = dict(tls or {})
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -132,13 +154,18 @@ class AiohttpTransport:
         return self._session
 
     async def send(self, method: str, url: str, headers: Headers, body: Body) -> UpstreamResponse:
+        target = URL(url, encoded=True)  # sent exactly as signed: never re-quoted
+        tls: ssl.SSLContext | bool = True
+        if self._tls and target.scheme == "https":
+            tls = self._tls.get((target.host or "", target.port or 443), True)
         try:
             answer = await self.session.request(
                 method,
-                URL(url, encoded=True),  # sent exactly as signed: never re-quoted
+                target,
                 headers=dict(headers),
                 data=body,
                 allow_redirects=False,
+                ssl=tls,
             )
         except aiohttp.ClientResponseError as exc:
             raise UnreadableAnswer(str(exc)) from exc
@@ -161,6 +188,7 @@ class Upstream:
     last_checked: float = 0.0
     requests: int = 0  # requests sent to this node (shown by /readyz)
     first_byte_timeout: float = 10.0  # seconds to the answer's head (idempotent requests)
+    tls: ssl.SSLContext | None = field(default=None, repr=False)  # https:// nodes
 
     @property
     def credentials(self) -> Credentials:
@@ -174,7 +202,14 @@ class Upstream:
             s.secret_key,
             s.region,
             first_byte_timeout=float(s.first_byte_timeout_seconds),
+            tls=client_tls(s),
         )
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of the endpoint, as a request URL to this node names them."""
+        url = URL(self.endpoint)
+        return url.host or "", url.port or (443 if url.scheme == "https" else 80)
 
 
 class UpstreamPool:
@@ -187,7 +222,10 @@ class UpstreamPool:
     ) -> None:
         self.nodes = nodes
         self.check_interval = check_interval
-        self.transport: UpstreamTransport = transport or AiohttpTransport()
+        if transport is None:
+            tls = {n.address: n.tls for n in nodes if n.tls is not None}
+            transport = AiohttpTransport(tls)
+        self.transport: UpstreamTransport = transport
         self._order = itertools.cycle(range(len(nodes))) if nodes else None
         self._task: asyncio.Task[None] | None = None
 
@@ -209,15 +247,19 @@ class UpstreamPool:
         await asyncio.gather(*(self._check_one(n) for n in self.nodes))
 
     async def _check_one(self, node: Upstream) -> None:
+        why = ""
         try:
             async with asyncio.timeout(HEALTH_CHECK_SECONDS):
                 response = await self.transport.send("GET", node.endpoint + "/", {}, None)
             response.close()  # the status is all a check needs
             up = response.status < 500
-        except (NodeUnreachable, UnreadableAnswer, TimeoutError):
+        except (NodeUnreachable, UnreadableAnswer) as exc:
+            up, why = False, f" ({str(exc)[:300]})"  # e.g. a certificate that fails
+        except TimeoutError:
             up = False
         if up != node.up:
-            log.warning("storage node %s is %s", node.endpoint, "back up" if up else "down")
+            state = "back up" if up else "down"
+            log.warning("storage node %s is %s%s", node.endpoint, state, why)
         node.up, node.last_checked = up, time.monotonic()
 
     def mark_down(self, node: Upstream) -> None:
