@@ -19,6 +19,7 @@ from iamgw.gateway import gateway_of
 
 from . import (
     assume_role,
+    assume_role_with_certificate,
     assume_role_with_client_grants,
     assume_role_with_ldap_identity,
     assume_role_with_web_identity,
@@ -46,6 +47,7 @@ ACTIONS: dict[str, Handler] = {
     "AssumeRoleWithWebIdentity": assume_role_with_web_identity.handle,
     "AssumeRoleWithClientGrants": assume_role_with_client_grants.handle,
     "AssumeRoleWithLDAPIdentity": assume_role_with_ldap_identity.handle,
+    "AssumeRoleWithCertificate": assume_role_with_certificate.handle,
     "GetCallerIdentity": get_caller_identity.handle,
     "GetSessionToken": get_session_token.handle,
 }
