@@ -22,9 +22,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from iamgw.store import MasterKey
 
@@ -38,8 +35,8 @@ class Sealer:
     """Seals and opens cookie values under a key derived from the master key."""
 
     def __init__(self, master_key: MasterKey) -> None:
-        key = HKDF(hashes.SHA256(), 32, salt=None, info=_INFO).derive(master_key.raw)
-        self._aead = AESGCM(key)
+        # Under the current key; cookies of the previous one (a rotation) still open.
+        self._aead = master_key.derive(_INFO)
 
     def seal(self, name: str, data: Mapping[str, Any], expires: float) -> str:
         payload = json.dumps({"exp": int(expires), "d": data}, separators=(",", ":")).encode()

@@ -22,9 +22,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from iamgw.store import MasterKey
 
@@ -79,8 +76,8 @@ class SessionTokens:
     """Mints and opens session tokens under a key derived from the master key."""
 
     def __init__(self, master_key: MasterKey) -> None:
-        key = HKDF(hashes.SHA256(), 32, salt=None, info=_AAD).derive(master_key.raw)
-        self._aead = AESGCM(key)
+        # Under the current key; tokens of the previous one (a rotation) still open.
+        self._aead = master_key.derive(_AAD)
 
     def mint(self, claims: SessionClaims) -> str:
         payload = json.dumps(asdict(claims), separators=(",", ":"), sort_keys=True).encode()

@@ -17,11 +17,12 @@ from .errors import (
     StoreError,
     StoreUnavailable,
 )
+from .keycheck import KeyState, MasterKeyMismatch
 from .keys import MAX_ACCESS_KEYS, new_secret_key
 from .ldap import LDAP_PROVIDER
 from .policies import MAX_POLICY_VERSIONS
 from .repository import Repository
-from .secrets import MasterKey, SecretError, create_file_once
+from .secrets import MasterKey, SecretError, create_file_once, encode_key, parse_key
 
 __all__ = [
     "LDAP_PROVIDER",
@@ -30,14 +31,18 @@ __all__ = [
     "DeleteConflict",
     "EntityAlreadyExists",
     "InvalidInput",
+    "KeyState",
     "LimitExceeded",
     "MasterKey",
+    "MasterKeyMismatch",
     "NoSuchEntity",
     "Repository",
     "SecretError",
     "StoreError",
     "StoreUnavailable",
     "create_file_once",
+    "encode_key",
     "new_id",
     "new_secret_key",
+    "parse_key",
 ]

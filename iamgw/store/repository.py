@@ -16,6 +16,7 @@ from .attachments import Attachments, InlinePolicies
 from .bucket_policies import BucketPolicies
 from .canned import Canned
 from .groups import Groups
+from .keycheck import MasterKeys
 from .keys import Keys
 from .ldap import LdapMappings
 from .oidc import OidcProviders
@@ -30,6 +31,7 @@ from .users import Users
 class Repository(
     Users,
     Keys,
+    MasterKeys,
     Groups,
     Roles,
     Policies,

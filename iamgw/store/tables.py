@@ -195,3 +195,15 @@ class UsedOnce(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     value: str = Field(primary_key=True, max_length=64)  # a digest, never the value
     expires: datetime = Field(index=True)
+
+
+class MasterKeyCheck(SQLModel, table=True):
+    """A value sealed under the master key of the store's secrets (one row, id 1): a
+    gateway whose key does not open it refuses to start, instead of failing every
+    request of an IAM user. `key_id` names that key (a fingerprint) in messages."""
+
+    __tablename__ = "master_key_check"
+    id: int = Field(default=1, primary_key=True)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_id: str = Field(max_length=16)
+    updated: datetime = Field(default_factory=utcnow)
