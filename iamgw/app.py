@@ -59,6 +59,8 @@ def create_app(
         repo = await run_in_threadpool(
             Repository.open, settings.store_url, master_key, settings.server.account_id
         )
+        # A key that does not open the store's secrets stops the start (every replica).
+        await run_in_threadpool(datadir.check_store_key, repo)
         await run_in_threadpool(load_canned_policies, repo)
         nodes = [Upstream.from_settings(u) for u in settings.upstream]
         pool = UpstreamPool(nodes, transport=upstream_transport)

@@ -1,8 +1,9 @@
-"""The `iamgw` command: serve, policy check/eval, ldap and oidc policy mappings, revoke, login.
+"""The `iamgw` command: serve, policy, ldap and oidc mappings, revoke, master-key, login.
 
-Startup problems (bad config, unreachable store, port in use, no storage
-node binary) end with one plain line on stderr and exit status 1; usage
-errors with status 2.
+Startup problems (bad config, unreachable store, a master key that does not open it,
+port in use, no storage node binary) end with one plain line on stderr and exit status
+1; usage errors with status 2. Commands that act on a store never create one: a data
+directory that is not there (a forgotten --config) is one line too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -26,7 +28,7 @@ from iamgw.datadir import DataDirError
 from iamgw.iam import load_canned_policies
 from iamgw.policy import cli as policy_cli
 from iamgw.s3 import EmbeddedNodeError, SeaweedNode, start_seaweedfs
-from iamgw.store import Repository, StoreError
+from iamgw.store import MasterKey, Repository, StoreError, create_file_once, encode_key
 
 log = logging.getLogger("iamgw")
 EMBEDDED_DIR = "embedded-node"
@@ -128,6 +130,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
     revoke.set_defaults(func=cmd_revoke)
+
+    master = sub.add_parser("master-key", help="the master key: generate, check, rotate")
+    master_sub = master.add_subparsers(metavar="COMMAND", required=True)
+    generate = master_sub.add_parser(
+        "generate", help="a new random key, base64, into FILE (mode 0600) or on stdout"
+    )
+    generate.add_argument("file", nargs="?", type=Path, metavar="FILE")
+    generate.set_defaults(func=cmd_master_key_generate)
+    check = master_sub.add_parser("check", help="does the configured key open the store?")
+    _config_option(check)
+    check.set_defaults(func=cmd_master_key_check)
+    rotate = master_sub.add_parser(
+        "rotate", help="re-seal every secret of the store under a new key, in one transaction"
+    )
+    rotate.add_argument(
+        "--new-key-file",
+        type=Path,
+        metavar="FILE",
+        help="the new key (default: the configured master_key_file; the configured keys, "
+        "previous_master_key_file included, open what is sealed now)",
+    )
+    _config_option(rotate)
+    rotate.set_defaults(func=cmd_master_key_rotate)
 
     login = sub.add_parser(
         "login", help="sign in from a terminal (browser or LDAP): credentials for the aws cli"
@@ -246,11 +271,15 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _check_store(settings: Settings) -> None:
-    """Open the store once before serving: migrations run, and a bad URL fails here."""
+    """Open the store once before serving: migrations run, and a bad URL or a master key
+    that does not open the store's secrets fails here, in one line."""
     repo = Repository.open(
         settings.store_url, datadir.master_key(settings), settings.server.account_id
     )
-    repo.close()
+    try:
+        datadir.check_store_key(repo)
+    finally:
+        repo.close()
 
 
 def _export_for_workers(config: Path | None, node: SeaweedNode | None) -> None:
@@ -266,12 +295,26 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
 
 
+def _open_store(settings: Settings) -> Repository:
+    """The store a gateway with `settings` uses: never created here (no data directory,
+    key or SQLite file is made for a forgotten --config), and opened only with a key
+    that opens its secrets."""
+    datadir.require_existing(settings)
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings, create=False), settings.server.account_id
+    )
+    try:
+        datadir.check_store_key(repo)
+    except BaseException:
+        repo.close()
+        raise
+    return repo
+
+
 @contextlib.contextmanager
 def _store(settings: Settings) -> Iterator[Repository]:
     """The store of `settings`, migrated, with the canned policies loaded."""
-    repo = Repository.open(
-        settings.store_url, datadir.master_key(settings), settings.server.account_id
-    )
+    repo = _open_store(settings)
     try:
         load_canned_policies(repo)
         yield repo
@@ -355,10 +398,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         if before.tzinfo is None:
             before = before.replace(tzinfo=UTC)
         before = before.astimezone(UTC)
-    settings = load_settings(args.config)
-    repo = Repository.open(
-        settings.store_url, datadir.master_key(settings), settings.server.account_id
-    )
+    repo = _open_store(load_settings(args.config))
     try:
         if args.session:
             repo.revoke("session", args.session)
@@ -372,6 +412,65 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         repo.prune_revocations()  # entries no live credential can match any more
     finally:
         repo.close()
+    return 0
+
+
+def cmd_master_key_generate(args: argparse.Namespace) -> int:
+    """32 random bytes, base64: the form of IAMGW_SERVER_MASTER_KEY and of a key file."""
+    text = encode_key(secrets.token_bytes(32)) + "\n"
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        created = create_file_once(args.file, text.encode())
+    except OSError as exc:
+        raise StartupError(f"cannot write {args.file}: {exc.strerror}") from None
+    if not created:
+        raise StartupError(f"{args.file} exists: not overwritten")
+    print(f"new master key (id {MasterKey.load(args.file).key_id}) in {args.file}, mode 0600")
+    return 0
+
+
+def cmd_master_key_check(args: argparse.Namespace) -> int:
+    """Whether the configured keys open the store, and which one seals it."""
+    repo = _open_store(load_settings(args.config))
+    try:
+        state, stored = repo.check_master_key(), repo.stored_key_id()
+    finally:
+        repo.close()
+    if state == "previous":
+        print(
+            f"the store is sealed under the previous key (id {stored}), not the master key "
+            f"(id {repo.master_key.key_id}): run `iamgw master-key rotate`"
+        )
+    else:
+        print(f"the master key (id {stored}) opens the store")
+    return 0
+
+
+def cmd_master_key_rotate(args: argparse.Namespace) -> int:
+    """Every sealed secret of the store, and its check value, re-sealed under the new key
+    in one transaction (DESIGN.md §2 extended; the procedure: docs/master-key.md)."""
+    settings = load_settings(args.config)
+    repo = _open_store(settings)  # the configured keys must open the store as it is
+    try:
+        new = repo.master_key.current_only()
+        if args.new_key_file is not None:
+            new = datadir.read_key_file(args.new_key_file)
+        before = repo.stored_key_id()
+        count = repo.reseal_secrets(new)
+    finally:
+        repo.close()
+    print(
+        f"re-sealed {count} secret(s) and the check value under master key {new.key_id} "
+        f"(they were under {before})"
+    )
+    if new.key_id != repo.master_key.key_id:
+        print(
+            "gateways whose master key is not this one no longer start, and fail IAM "
+            "users' requests: give every replica master_key_file = the new key and "
+            "previous_master_key_file = the old one"
+        )
     return 0
 
 

@@ -12,6 +12,8 @@ as `IAMGW_UPSTREAM_ENDPOINT` (the first entry, created when missing) or
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import ipaddress
 import json
@@ -48,6 +50,15 @@ class ServerSettings:
     account_id: str = "000000000000"
     public_url: str = "http://127.0.0.1:9000"
     data_dir: str = "./iamgw-data"
+    # The master key (32 bytes: raw, or their base64 or hex text) that seals the store's
+    # secrets, session tokens and console cookies: one key for every replica of a store.
+    # None given: data_dir/master.key, generated there only for a SQLite store in data_dir.
+    master_key_file: str = ""
+    master_key: str = field(default="", repr=False)  # base64 or hex: IAMGW_SERVER_MASTER_KEY
+    # During a rotation (`iamgw master-key rotate`): the key being replaced, which still
+    # opens what it sealed (never seals).
+    previous_master_key_file: str = ""
+    previous_master_key: str = field(default="", repr=False)
     tls_cert: str = ""  # PEM; with tls_key: HTTPS, reloaded when the files change
     tls_key: str = ""
     # PEM CA bundle: client certificates it issued are asked for (not required) over
@@ -363,6 +374,7 @@ def _validate(s: Settings) -> None:
     _check_url("server.public_url", s.server.public_url, ("http", "https"))
     if not s.server.data_dir:
         raise ConfigError("server.data_dir", "must not be empty")
+    _validate_master_key(s.server)
     _validate_tls(s.server)
     scheme = s.store_url.split(":", 1)[0]
     if scheme not in {"sqlite", "postgresql", "postgresql+psycopg"}:
@@ -476,6 +488,35 @@ def _check_ca(key: str, path: str) -> None:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, OSError):
         raise ConfigError(key, "holds no PEM CA certificate") from None
+
+
+def _validate_master_key(server: ServerSettings) -> None:
+    for prefix in ("", "previous_"):
+        text = getattr(server, f"{prefix}master_key")
+        path = getattr(server, f"{prefix}master_key_file")
+        if text and path:
+            raise ConfigError(
+                f"server.{prefix}master_key_file",
+                f"set it or server.{prefix}master_key (IAMGW_SERVER_{prefix.upper()}MASTER_KEY), "
+                "not both",
+            )
+        if path and not Path(path).is_file():
+            raise ConfigError(f"server.{prefix}master_key_file", "file not found")
+        if text and len(_key_bytes(text)) != 32:
+            raise ConfigError(
+                f"server.{prefix}master_key",
+                "must be 32 bytes written in base64 (openssl rand -base64 32) or hex",
+            )
+
+
+def _key_bytes(text: str) -> bytes:
+    text = text.strip()
+    try:
+        if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+            return bytes.fromhex(text)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def _validate_sts(sts: StsSettings) -> None:

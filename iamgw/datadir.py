@@ -1,14 +1,27 @@
-"""The data directory: master key and root credentials, created once at first start."""
+"""The data directory and the keys: master key and root credentials.
+
+The master key comes from where operators keep secrets (`[server] master_key_file` or
+`IAMGW_SERVER_MASTER_KEY`); without either it is `data_dir/master.key`, generated there
+only on the embedded default (a SQLite store in data_dir), since a key generated beside
+a store that other replicas share would be a key of one's own. Root credentials come
+from `[root]`, or are generated once into `data_dir/root-credentials`.
+
+Commands that act on a store (`iamgw revoke`, `ldap`, `oidc`, `master-key`) call
+`require_existing` first: they never create a data directory, a key or a store.
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iamgw.config import Settings
-from iamgw.store import MasterKey, create_file_once
+from iamgw.config import ConfigError, Settings
+from iamgw.store import KeyState, MasterKey, Repository, create_file_once, parse_key
+
+log = logging.getLogger("iamgw")
 
 ROOT_FILE = "root-credentials"
 MASTER_KEY_FILE = "master.key"
@@ -32,8 +45,115 @@ def prepare(settings: Settings) -> Path:
     return path
 
 
-def master_key(settings: Settings) -> MasterKey:
-    return MasterKey.load_or_create(prepare(settings) / MASTER_KEY_FILE)
+def store_in_data_dir(settings: Settings) -> bool:
+    """True when the store is a SQLite file inside data_dir (the embedded default): no
+    other gateway shares it, so its master key may be generated beside it."""
+    url = settings.store_url
+    if not url.startswith("sqlite:///"):
+        return False
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        return False
+    return Path(path).resolve().is_relative_to(settings.data_dir.resolve())
+
+
+def key_configured(settings: Settings) -> bool:
+    return bool(settings.server.master_key or settings.server.master_key_file)
+
+
+def master_key(settings: Settings, *, create: bool = True) -> MasterKey:
+    """The master key (with the previous one during a rotation). Generated into data_dir
+    only when `create`, no key is configured and the store is SQLite in data_dir."""
+    server = settings.server
+    key = _configured_key(server.master_key, server.master_key_file, "server.master_key")
+    if key is None:
+        path = settings.data_dir / MASTER_KEY_FILE
+        if not path.exists():
+            if not store_in_data_dir(settings):
+                raise ConfigError(
+                    "server.master_key_file",
+                    "must be set (or IAMGW_SERVER_MASTER_KEY): the store is not a SQLite "
+                    "file in data_dir, so replicas may share it, and a key generated here "
+                    "would open none of their secrets",
+                )
+            if not create:
+                raise DataDirError(f"{path} does not exist")
+            prepare(settings)
+        key = _file_key(path, "server.master_key_file", create=create)
+    previous = _configured_key(
+        server.previous_master_key,
+        server.previous_master_key_file,
+        "server.previous_master_key",
+    )
+    return MasterKey(key, [previous] if previous is not None else [])
+
+
+def check_store_key(repo: Repository) -> KeyState:
+    """The store's check value must open under the master key (MasterKeyMismatch, one
+    line, otherwise); written by the first gateway of a store."""
+    state = repo.check_master_key()
+    if state == "previous":
+        log.warning(
+            "the store's secrets are sealed under previous_master_key (id %s), not the master "
+            "key (id %s): once every replica has both keys, run `iamgw master-key rotate`",
+            repo.stored_key_id(),
+            repo.master_key.key_id,
+        )
+    return state
+
+
+def read_key_file(path: Path, key_name: str = "--new-key-file") -> MasterKey:
+    """A key file given on a command line (`iamgw master-key rotate --new-key-file`)."""
+    return MasterKey(_file_key(path, key_name, create=False))
+
+
+def _configured_key(text: str, path: str, key_name: str) -> bytes | None:
+    if text:
+        key = parse_key(text.strip().encode())  # base64 or hex of 32 bytes (config checked)
+        if key is None or len(text.strip()) == len(key):  # pragma: no cover
+            raise ConfigError(key_name, "must be 32 bytes written in base64 or hex")
+        return key
+    if path:
+        return _file_key(Path(path), f"{key_name}_file", create=False)
+    return None
+
+
+def _file_key(path: Path, key_name: str, *, create: bool) -> bytes:
+    if create:
+        create_file_once(path, secrets.token_bytes(32))
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(key_name, f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(key_name, f"{path}: cannot read ({exc.strerror})") from None
+    key = parse_key(data)
+    if key is None:
+        raise ConfigError(
+            key_name, f"{path} does not hold a 32-byte key (raw bytes, or their base64 or hex)"
+        )
+    return key
+
+
+def require_existing(settings: Settings) -> None:
+    """For commands that act on the store: what they need of data_dir must be there, or
+    they stop with one line naming it, instead of creating an empty data directory (with
+    a key of its own and an empty store) because --config was forgotten."""
+    uses_data_dir = store_in_data_dir(settings) or not key_configured(settings)
+    if uses_data_dir and not settings.data_dir.is_dir():
+        raise DataDirError(
+            f"data directory {settings.data_dir} does not exist: give the gateway's "
+            "settings (--config FILE or IAMGW_* variables), or start `iamgw serve` first"
+        )
+    if settings.store_url.startswith("sqlite:///"):
+        database = Path(settings.store_url[len("sqlite:///") :].split("?", 1)[0])
+        if not database.is_file():
+            raise DataDirError(
+                f"no IAM store at {database}: give the gateway's settings (--config FILE "
+                "or IAMGW_* variables), or start `iamgw serve` first"
+            )
+    if not key_configured(settings) and not (settings.data_dir / MASTER_KEY_FILE).is_file():
+        raise DataDirError(f"no master key at {settings.data_dir / MASTER_KEY_FILE}")
 
 
 def root_credentials(settings: Settings) -> RootCredentials:

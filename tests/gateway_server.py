@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ import httpx
 import uvicorn
 from botocore.config import Config
 
+from iamgw import datadir
 from iamgw.app import create_app
 from iamgw.config import Settings, load_settings
 from iamgw.http_server import BoundedHttpToolsProtocol
-from iamgw.store import MasterKey, Repository
+from iamgw.store import Repository, create_file_once
 from tests.waiting import wait_until
 
 ROOT_KEY = "ROOTACCESSKEY0000001"
@@ -101,6 +103,11 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
         env[f"IAMGW_UPSTREAM_{i}_ACCESS_KEY"] = key
         env[f"IAMGW_UPSTREAM_{i}_SECRET_KEY"] = secret
     settings = load_settings(None, environ=env)
+    if not datadir.key_configured(settings) and not datadir.store_in_data_dir(settings):
+        # A store replicas may share (PostgreSQL) needs its master key given, as an operator
+        # gives it: here data_dir/master.key, which the replica tests copy to a second one.
+        data_dir.mkdir(parents=True, exist_ok=True)
+        create_file_once(data_dir / "master.key", secrets.token_bytes(32))
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on", http=BoundedHttpToolsProtocol)  # fmt: skip
     server = uvicorn.Server(config)
@@ -115,8 +122,9 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
             return False
 
     wait_until(healthy, 30, what="the gateway starts")
-    key = MasterKey.load_or_create(data_dir / "master.key")
-    repo = Repository.open(settings.store_url, key, settings.server.account_id)
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings), settings.server.account_id
+    )
     return GatewayServer(url, settings, repo, server, thread)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from iamgw import cli
+from iamgw import cli, datadir
 from iamgw.config import load_settings
 from iamgw.store import MasterKey, Repository
 
@@ -16,7 +18,15 @@ GROUP = "cn=s3-readers,ou=groups,dc=example,dc=org"
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch) -> Path:
+    """The data directory of a gateway that has started once (its key and store made):
+    the commands act on a store, they never create one."""
     monkeypatch.setenv("IAMGW_SERVER_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings(None)
+    repo = Repository.open(
+        settings.store_url, datadir.master_key(settings), settings.server.account_id
+    )
+    datadir.check_store_key(repo)
+    repo.close()
     return tmp_path / "data"
 
 
@@ -146,3 +156,64 @@ def test_policy_commands_through_the_main_cli(tmp_path: Path, capsys) -> None:
     args = ["policy", "eval", "--policy", str(good), "--resource", "arn:aws:s3:::b/k"]
     assert cli.main([*args, "--action", "s3:GetObject"]) == 0
     assert cli.main([*args, "--action", "s3:PutObject"]) == 1
+
+
+@pytest.fixture
+def no_iamgw_env(monkeypatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("IAMGW_"):
+            monkeypatch.delenv(name)
+
+
+STORE_COMMANDS = [
+    ["revoke", "--session", "ASIAEXAMPLEEXAMPLE01"],
+    ["ldap", "list"],
+    ["ldap", "attach-policy", "--group", GROUP, "readonly"],
+    ["oidc", "list"],
+    ["master-key", "check"],
+    ["master-key", "rotate"],
+]
+
+
+@pytest.mark.parametrize("argv", STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_store_commands_never_create_a_data_directory(
+    argv: list[str], tmp_path: Path, capsys, no_iamgw_env
+) -> None:
+    """A --config naming a data_dir that does not exist (or a forgotten --config): one
+    line naming it, and nothing created (no directory, key or empty store)."""
+    missing = tmp_path / "nowhere"
+    config = tmp_path / "iamgw.toml"
+    config.write_text(f'[server]\ndata_dir = "{missing}"\n')
+    assert cli.main([*argv, "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"iamgw: data directory {missing} does not exist")
+    assert not missing.exists()
+    # An existing directory without the store in it: the same, nothing created there.
+    missing.mkdir()
+    assert cli.main([*argv, "--config", str(config)]) == 1
+    assert f"no IAM store at {missing / 'iamgw.db'}" in capsys.readouterr().err
+    assert list(missing.iterdir()) == []
+
+
+def test_store_commands_on_a_shared_store_need_no_data_directory(
+    tmp_path: Path, capsys, no_iamgw_env, pg_database
+) -> None:
+    from tests.postgres import pg_schema_url
+
+    missing = tmp_path / "nowhere"
+    key = base64.b64encode(b"k" * 32).decode()
+    config = tmp_path / "iamgw.toml"
+    config.write_text(
+        f'[server]\ndata_dir = "{missing}"\nmaster_key = "{key}"\n'
+        f'[store]\nurl = "{pg_schema_url(pg_database)}"\n'
+    )
+    assert cli.main(["revoke", "--session", "ASIAEXAMPLEEXAMPLE01", "--config", str(config)]) == 0
+    assert cli.main(["ldap", "list", "--config", str(config)]) == 0
+    assert not missing.exists()
+    capsys.readouterr()
+    # The same store with another key (no data directory either): refused in one line.
+    config.write_text(config.read_text().replace(key, base64.b64encode(b"x" * 32).decode()))
+    assert cli.main(["ldap", "list", "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not open this store's secrets" in err[0]
+

@@ -16,9 +16,13 @@ COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 def _with_env_example(value: str) -> str:
     """compose's ${VAR...} substitution, every variable of .env.example given a value."""
-    return re.sub(
-        r"\$\{([A-Z_]+)[^}]*\}", lambda m: f"{m.group(1).lower().replace('_', '')}0123456789", value
-    )
+    return re.sub(r"\$\{([A-Z_]+)[^}]*\}", lambda m: _sample(m.group(1)), value)
+
+
+def _sample(name: str) -> str:
+    if name == "IAMGW_MASTER_KEY":
+        return "0123456789abcdef" * 4  # 32 bytes in hex, as `openssl rand -hex 32` writes
+    return f"{name.lower().replace('_', '')}0123456789"
 
 
 def test_services_an_operator_expects() -> None:

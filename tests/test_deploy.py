@@ -48,7 +48,7 @@ OVERLAY = K8S / "overlays" / "example"
 
 # ${VAR}, ${VAR:?message}, ${VAR?message}, ${VAR:-default}, ${VAR-default}
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[?-])([^}]*))?\}")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|_TOKEN")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|MASTER_KEY|_TOKEN")
 
 
 # ---- compose.yaml ------------------------------------------------------------------------
@@ -65,7 +65,9 @@ def env_example() -> dict[str, str]:
 
 def sample_env() -> dict[str, str]:
     """A value for every variable of .env.example, as an operator's .env would have."""
-    return {name: f"{name.lower().replace('_', '')}0123456789" for name in env_example()}
+    env = {name: f"{name.lower().replace('_', '')}0123456789" for name in env_example()}
+    env["IAMGW_MASTER_KEY"] = "0123456789abcdef" * 4  # 32 bytes in hex (openssl rand -hex 32)
+    return env
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -157,7 +158,10 @@ def test_bad_config_is_one_line(workdir: Path) -> None:
 
 
 def test_unreachable_database_is_one_line(workdir: Path) -> None:
-    env = {"IAMGW_STORE_URL": "postgresql+psycopg://iamgw:hunter2@127.0.0.1:9/iamgw"}
+    env = {
+        "IAMGW_STORE_URL": "postgresql+psycopg://iamgw:hunter2@127.0.0.1:9/iamgw",
+        "IAMGW_SERVER_MASTER_KEY": base64.b64encode(b"k" * 32).decode(),  # a shared store's
+    }
     line = run_failing(workdir, env=env)
     assert "IAM store" in line and "hunter2" not in line
 
