@@ -1,4 +1,5 @@
-"""The `iamgw` command: serve, policy, ldap and oidc mappings, revoke, master-key, login.
+"""The `iamgw` command: serve, policy, ldap and oidc mappings, revoke, credentials, master-key,
+login.
 
 Startup problems (bad config, unreachable store, a master key that does not open it,
 port in use, no storage node binary) end with one plain line on stderr and exit status
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iamgw", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"iamgw {version()}")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the gateway")
@@ -130,6 +133,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("--config", "-c", type=Path, default=os.environ.get("IAMGW_CONFIG"))
     revoke.set_defaults(func=cmd_revoke)
+
+    credentials = sub.add_parser(
+        "credentials", help="root's keys for the aws cli: export lines or credential_process JSON"
+    )
+    credentials.add_argument(
+        "--format",
+        choices=("export", "json"),
+        default="export",
+        help='export: shell lines (eval "$(iamgw credentials)"); json: for credential_process',
+    )
+    _config_option(credentials)
+    credentials.set_defaults(func=cmd_credentials)
 
     master = sub.add_parser("master-key", help="the master key: generate, check, rotate")
     master_sub = master.add_subparsers(metavar="COMMAND", required=True)
@@ -200,12 +215,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     root = datadir.root_credentials(settings)
     if root.created:
-        print(
-            "Root credentials generated (kept in "
-            f"{settings.data_dir / datadir.ROOT_FILE}, mode 0600):\n"
-            f"  AWS_ACCESS_KEY_ID={root.access_key}\n  AWS_SECRET_ACCESS_KEY={root.secret_key}",
-            flush=True,
-        )
+        print(datadir.banner(settings, root, args.config), flush=True)
     node: SeaweedNode | None = None
     if not settings.upstream:
         node = start_seaweedfs(settings.data_dir / EMBEDDED_DIR)
@@ -415,6 +425,17 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credentials(args: argparse.Namespace) -> int:
+    """Root's keys, from [root] or the data directory (never generated here)."""
+    settings = load_settings(args.config)
+    root = datadir.root_credentials(settings, create=False)
+    if args.format == "json":
+        print(datadir.credential_process_json(root))
+    else:
+        sys.stdout.write(datadir.export_lines(settings, root))
+    return 0
+
+
 def cmd_master_key_generate(args: argparse.Namespace) -> int:
     """32 random bytes, base64: the form of IAMGW_SERVER_MASTER_KEY and of a key file."""
     text = encode_key(secrets.token_bytes(32)) + "\n"
@@ -472,6 +493,13 @@ def cmd_master_key_rotate(args: argparse.Namespace) -> int:
             "previous_master_key_file = the old one"
         )
     return 0
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("iamgw")
+    except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
+        return "unknown"
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ import re
 import ssl
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
@@ -274,6 +274,10 @@ def _build(raw: dict[str, Any]) -> Settings:
         sections[name] = [
             _build_section(f"{name}[{i}]", cls, entry) for i, entry in enumerate(entries)
         ]
+    audit = raw.get("audit", {})
+    if "targets" not in audit:  # the default audit file lives in data_dir, wherever that is
+        default = f"file:{Path(sections['server'].data_dir) / 'audit.log'}"
+        sections["audit"] = replace(sections["audit"], targets=[default])
     return Settings(**sections)
 
 

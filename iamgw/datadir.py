@@ -4,7 +4,8 @@ The master key comes from where operators keep secrets (`[server] master_key_fil
 `IAMGW_SERVER_MASTER_KEY`); without either it is `data_dir/master.key`, generated there
 only on the embedded default (a SQLite store in data_dir), since a key generated beside
 a store that other replicas share would be a key of one's own. Root credentials come
-from `[root]`, or are generated once into `data_dir/root-credentials`.
+from `[root]`, or are generated once into `data_dir/root-credentials`: an aws cli
+credentials file with the profile `[iamgw]`.
 
 Commands that act on a store (`iamgw revoke`, `ldap`, `oidc`, `master-key`) call
 `require_existing` first: they never create a data directory, a key or a store.
@@ -12,8 +13,10 @@ Commands that act on a store (`iamgw revoke`, `ldap`, `oidc`, `master-key`) call
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+import shlex
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ log = logging.getLogger("iamgw")
 
 ROOT_FILE = "root-credentials"
 MASTER_KEY_FILE = "master.key"
+AWS_PROFILE = "iamgw"
 
 
 class DataDirError(Exception):
@@ -156,21 +160,85 @@ def require_existing(settings: Settings) -> None:
         raise DataDirError(f"no master key at {settings.data_dir / MASTER_KEY_FILE}")
 
 
-def root_credentials(settings: Settings) -> RootCredentials:
-    """From `[root]` when set; otherwise from the data directory, generated once (0600)."""
+def root_credentials(settings: Settings, *, create: bool = True) -> RootCredentials:
+    """From `[root]` when set; otherwise from the data directory, generated once (0600)
+    when `create`."""
     if settings.root.access_key:
         return RootCredentials(settings.root.access_key, settings.root.secret_key)
-    path = prepare(settings) / ROOT_FILE
+    path = settings.data_dir / ROOT_FILE
     if path.exists():
-        pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-        values = {k.strip(): v.strip() for k, v in pairs}
-        if not values.get("access_key") or not values.get("secret_key"):
-            raise DataDirError(f"{path} lacks access_key or secret_key")
-        return RootCredentials(values["access_key"], values["secret_key"])
+        return _read_root(path)
+    if not create:
+        raise DataDirError(
+            f"no root credentials: [root] is not set and {path} does not exist (give the "
+            "gateway's settings with --config FILE, or start `iamgw serve` first)"
+        )
+    prepare(settings)
     alphabet = string.ascii_uppercase + string.digits
     access = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
     secret = secrets.token_urlsafe(30)
-    text = f"access_key = {access}\nsecret_key = {secret}\n"
-    if not create_file_once(path, text.encode()):  # another process won: use its credentials
-        return root_credentials(settings)
+    if not create_file_once(path, aws_credentials_file(access, secret).encode()):
+        return _read_root(path)  # another process won: use its credentials
     return RootCredentials(access, secret, created=True)
+
+
+def _read_root(path: Path) -> RootCredentials:
+    """`aws_access_key_id = ...` lines (the aws cli's file) or, as written before,
+    `access_key = ...`."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    values = {k.strip(): v.strip() for k, v in pairs}
+    access = values.get("aws_access_key_id") or values.get("access_key")
+    secret = values.get("aws_secret_access_key") or values.get("secret_key")
+    if not access or not secret:
+        raise DataDirError(f"{path} lacks aws_access_key_id or aws_secret_access_key")
+    return RootCredentials(access, secret)
+
+
+def aws_credentials_file(access_key: str, secret_key: str) -> str:
+    return (
+        "# The root credentials of this iamgw gateway, generated at its first start, as an\n"
+        "# aws cli credentials file: AWS_SHARED_CREDENTIALS_FILE=<this file>\n"
+        f"# AWS_PROFILE={AWS_PROFILE}, or `iamgw credentials` for export lines.\n"
+        f"[{AWS_PROFILE}]\n"
+        f"aws_access_key_id = {access_key}\n"
+        f"aws_secret_access_key = {secret_key}\n"
+    )
+
+
+def export_lines(settings: Settings, root: RootCredentials) -> str:
+    """Shell lines that give the aws cli (and boto3) root's keys, the gateway's endpoint
+    and its region: `eval "$(iamgw credentials)"`."""
+    values = {
+        "AWS_ACCESS_KEY_ID": root.access_key,
+        "AWS_SECRET_ACCESS_KEY": root.secret_key,
+        "AWS_DEFAULT_REGION": settings.server.region,
+        "AWS_ENDPOINT_URL": settings.server.public_url,
+    }
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    # A session token or profile left in the shell would be sent with root's keys.
+    return "\n".join([*lines, "unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE"]) + "\n"
+
+
+def credential_process_json(root: RootCredentials) -> str:
+    """What the aws cli's `credential_process` reads (long-term keys: no Expiration)."""
+    data = {"Version": 1, "AccessKeyId": root.access_key, "SecretAccessKey": root.secret_key}
+    return json.dumps(data)
+
+
+def banner(settings: Settings, root: RootCredentials, config: Path | None) -> str:
+    """What the first start prints: the generated keys, and how to use them."""
+    path = (settings.data_dir / ROOT_FILE).absolute()
+    command = "iamgw credentials" + (f" --config {shlex.quote(str(config))}" if config else "")
+    endpoint = settings.server.public_url
+    return (
+        f"Root credentials generated, kept in {path} (mode 0600):\n"
+        f"  AWS_ACCESS_KEY_ID={root.access_key}\n"
+        f"  AWS_SECRET_ACCESS_KEY={root.secret_key}\n"
+        "Use them with the aws cli (or boto3), in this shell:\n"
+        f'  eval "$({command})"   # keys, endpoint and region\n'
+        "  aws s3 ls\n"
+        f"or through the file's profile [{AWS_PROFILE}]:\n"
+        f"  AWS_SHARED_CREDENTIALS_FILE={shlex.quote(str(path))} aws --profile {AWS_PROFILE} "
+        f"--endpoint-url {endpoint} s3 ls\n"
+        f"or as a credential_process: {command} --format json"
+    )

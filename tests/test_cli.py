@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
 import os
 from pathlib import Path
@@ -217,3 +218,38 @@ def test_store_commands_on_a_shared_store_need_no_data_directory(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not open this store's secrets" in err[0]
 
+
+def test_credentials_command(tmp_path: Path, capsys, no_iamgw_env, monkeypatch) -> None:
+    monkeypatch.setenv("IAMGW_SERVER_DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["credentials"]) == 1  # no gateway has generated them: never made here
+    assert "no root credentials" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+    root = datadir.root_credentials(load_settings(None))
+    assert root.created
+    assert cli.main(["credentials"]) == 0
+    out = capsys.readouterr().out
+    assert f"export AWS_ACCESS_KEY_ID={root.access_key}\n" in out
+    assert "export AWS_ENDPOINT_URL=http://127.0.0.1:9000\n" in out
+    assert cli.main(["credentials", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "Version": 1,
+        "AccessKeyId": root.access_key,
+        "SecretAccessKey": root.secret_key,
+    }
+    # Root from [root]: printed as configured; written before this change: still read.
+    monkeypatch.setenv("IAMGW_ROOT_ACCESS_KEY", "ROOTKEY")
+    monkeypatch.setenv("IAMGW_ROOT_SECRET_KEY", "root secret's; $(x)")
+    assert cli.main(["credentials"]) == 0
+    assert "export AWS_SECRET_ACCESS_KEY='root secret'\"'\"'s; $(x)'\n" in capsys.readouterr().out
+    monkeypatch.delenv("IAMGW_ROOT_ACCESS_KEY")
+    monkeypatch.delenv("IAMGW_ROOT_SECRET_KEY")
+    (tmp_path / "data" / "root-credentials").write_text("access_key = OLD\nsecret_key = S\n")
+    assert cli.main(["credentials", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["AccessKeyId"] == "OLD"
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"iamgw {importlib.metadata.version('iamgw')}"

@@ -103,7 +103,7 @@ def test_embedded_default_starts_and_stops_cleanly(workdir: Path, gateway, sig) 
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=40)
     assert proc.returncode == 0, err
-    access_key = creds.split("access_key = ")[1].split()[0]
+    access_key = creds.split("aws_access_key_id = ")[1].split()[0]  # an aws cli profile
     assert access_key in out  # printed once, at the first start
     wait_until(lambda: not pid_alive(weed), what="the embedded storage node exits with the gateway")
 
