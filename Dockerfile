@@ -12,16 +12,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/iamgw
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY iamgw ./iamgw
 COPY policies ./policies
 # A regular (not editable) install: the package lives in the venv, /src is left behind.
-# The canned policies go into the installed package's own policies/ folder, where
-# iamgw/iam/canned.py looks when there is no source checkout beside the package.
+# The wheel carries the canned policies in the package's own policies/ folder (setup.py),
+# where iamgw/iam/canned.py looks when there is no source checkout beside the package;
+# checked here in the installed package (-I and /: not the sources of /src).
 RUN /opt/iamgw/bin/pip install --no-cache-dir '.[ldap]' \
- && package="$(/opt/iamgw/bin/python -c 'import iamgw, os; print(os.path.dirname(iamgw.__file__))')" \
- && mkdir -p "$package/policies" \
- && cp policies/*.json "$package/policies/" \
+ && package="$(cd / && /opt/iamgw/bin/python -I -c 'import iamgw, os; print(os.path.dirname(iamgw.__file__))')" \
  && /opt/iamgw/bin/iamgw policy check "$package"/policies/*.json
 
 FROM ${PYTHON_IMAGE}

@@ -298,7 +298,10 @@ def test_image_holds_the_canned_policies_where_the_gateway_looks() -> None:
     assert Path(iamgw.__file__).parent / "policies" in canned.DEFAULT_DIRS
     assert re.search(r"^COPY policies \./policies$", build, re.MULTILINE)
     assert "os.path.dirname(iamgw.__file__)" in build
-    assert 'cp policies/*.json "$package/policies/"' in build
+    # The wheel carries them (setup.py); the build checks the installed package has them.
+    assert re.search(r"^COPY pyproject.toml setup.py README.md \./$", build, re.MULTILINE)
+    assert 'iamgw policy check "$package"/policies/*.json' in build
+    assert "python -I -c" in build  # the installed package, not the sources beside it
     assert {p.suffix for p in (ROOT / "policies").iterdir()} == {".json"}
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     for source in re.findall(r"^COPY (?!--)(.+) \S+$", DOCKERFILE, re.MULTILINE):
