@@ -166,6 +166,12 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    # Set: GET /metrics needs `Authorization: Bearer <token>` (else 401).
+    bearer_token: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -175,6 +181,7 @@ class Settings:
     oidc: list[OidcSettings] = field(default_factory=list)
     ldap: LdapSettings = field(default_factory=LdapSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -192,6 +199,7 @@ _SECTIONS: dict[str, type] = {
     "sts": StsSettings,
     "ldap": LdapSettings,
     "audit": AuditSettings,
+    "metrics": MetricsSettings,
 }
 _LIST_SECTIONS: dict[str, type] = {"upstream": UpstreamSettings, "oidc": OidcSettings}
 
@@ -425,6 +433,7 @@ def _validate(s: Settings) -> None:
             raise ConfigError("ldap.user_search_base", "must not be empty")
         if s.ldap.ca_file and not Path(s.ldap.ca_file).is_file():
             raise ConfigError("ldap.ca_file", "file not found")
+    _validate_metrics(s.metrics)
     for i, target in enumerate(s.audit.targets):
         if target == "stdout" or target.startswith("file:"):
             continue
@@ -521,6 +530,14 @@ def _key_bytes(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return b""
+
+
+def _validate_metrics(metrics: MetricsSettings) -> None:
+    # Sent in a header: visible ASCII, no spaces (RFC 6750's b64token and more).
+    if metrics.bearer_token and not re.fullmatch(r"[!-~]{1,4096}", metrics.bearer_token):
+        raise ConfigError(
+            "metrics.bearer_token", "must be 1-4096 visible ASCII characters, no spaces"
+        )
 
 
 def _validate_sts(sts: StsSettings) -> None:
