@@ -110,6 +110,7 @@ _ALL_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 
 async def dispatch(request: Request) -> Response:
     gateway = gateway_of(request)
+    gateway.metrics.bind()  # what the proxy, decisions and authentication count with
     started = time.perf_counter()
     api = "s3"
     try:
@@ -129,8 +130,7 @@ async def dispatch(request: Request) -> Response:
         log.exception("internal error answering %s %s", request.method, request.url.path)
         response = error_response(request, InternalError(), api)
     elapsed = time.perf_counter() - started
-    gateway.metrics.requests.labels(api, str(response.status_code)).inc()
-    gateway.metrics.latency.labels(api).observe(elapsed)
+    gateway.metrics.count_request(request, api, response.status_code, elapsed)
     if api != "ops":
         gateway.auditor.record(audit_event(request, api, response.status_code, elapsed))
     return response

@@ -72,7 +72,7 @@ def test_not_ready_without_a_storage_node(tmp_path: Path) -> None:
 def test_metrics_count_requests(client: TestClient) -> None:
     client.get("/healthz")
     body = client.get("/metrics").text
-    assert 'iamgw_requests_total{api="ops",status="200"}' in body
+    assert 'iamgw_requests_total{api="ops",operation="healthz",status="200"}' in body
 
 
 def test_sts_and_iam_are_routed_by_version(client: TestClient) -> None:
