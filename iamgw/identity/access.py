@@ -38,6 +38,7 @@ from iamgw.identity.principals import (
     session_identity,
     user_identity,
 )
+from iamgw.ops.metrics import count_decision
 from iamgw.policy import Decision, Engine, MalformedPolicyDocument, PolicyKind, Request
 from iamgw.store import NoSuchEntity, Repository
 
@@ -266,13 +267,15 @@ class Access:
             authenticated = identity.arn is not None
             bucket_policy = await self._bucket_policy(snapshot, bucket, authenticated)
         request = Request(action, resource, identity.arn, {**identity.context(), **context})
-        return snapshot.engine.evaluate(
+        decision = snapshot.engine.evaluate(
             request,
             identity.policies,
             bucket_policy,
             boundary=identity.boundary,
             session_policy=identity.session_policies or None,
         )
+        count_decision(decision)
+        return decision
 
     async def _ensure(self, snapshot: Snapshot, identity: Identity) -> None:
         """Load the identity's policies into the snapshot's engine (a session's inline

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 
 from iamgw.errors import InvalidToken
+from iamgw.ops.metrics import count_auth_failures
 from iamgw.sigv4 import AuthInfo, Headers, SigningContext, header_map, parse_auth, verify
 
 from .access import Access
@@ -30,6 +31,7 @@ class Authenticated:
     signing: SigningContext | None = None  # for aws-chunked chunk signatures
 
 
+@count_auth_failures  # an AWS error raised here: a failure, counted by its code
 async def authenticate(
     access: Access,
     method: str,

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
+from iamgw.ops.metrics import idp_error, idp_request
+
 log = logging.getLogger("iamgw.oidc")
 
 # RFC 7518 §3.1: the signature algorithms of each key type. HMAC (HS*) and `none`
@@ -253,17 +255,19 @@ class OidcVerifier:
             async with httpx.AsyncClient(
                 timeout=self.timeout, transport=self.transport, follow_redirects=False
             ) as http:
-                response = await http.get(discovery_url)
-                response.raise_for_status()
-                document = response.json()
-                if document.get("issuer") != provider.issuer:
-                    raise ProviderUnavailable(
-                        f"the discovery document of {provider.issuer} names another issuer"
-                    )
-                jwks_uri = document["jwks_uri"]
-                response = await http.get(jwks_uri)
-                response.raise_for_status()
-                jwks = response.json()
+                with idp_request(provider.issuer, "discovery"):
+                    response = await http.get(discovery_url)
+                    response.raise_for_status()
+                    document = response.json()
+                    if document.get("issuer") != provider.issuer:
+                        raise ProviderUnavailable(
+                            f"the discovery document of {provider.issuer} names another issuer"
+                        )
+                    jwks_uri = document["jwks_uri"]
+                with idp_request(provider.issuer, "jwks"):
+                    response = await http.get(jwks_uri)
+                    response.raise_for_status()
+                    jwks = response.json()
         except ProviderUnavailable:
             raise
         except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -272,6 +276,7 @@ class OidcVerifier:
             ) from exc
         keys = _parse_jwks(jwks)
         if not keys:
+            idp_error(provider.issuer, "jwks")
             raise ProviderUnavailable(f"{provider.issuer} publishes no usable signing key")
         return keys
 

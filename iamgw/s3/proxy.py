@@ -33,6 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from iamgw.errors import ServiceUnavailable
+from iamgw.ops.metrics import upstream_error, upstream_request
 from iamgw.s3.limits import check_user_metadata
 from iamgw.s3.upstreams import (
     NodeUnreachable,
@@ -239,6 +240,7 @@ class Proxy:
         except NodeUnreachable as exc:
             if out.stream is not None and out.stream.failed is not None:
                 raise out.stream.failed from None  # the client's body failed, not the node
+            upstream_error(node.endpoint, "unreachable")
             self.pool.mark_down(node)
             reason = f"{node.endpoint} failed ({type(exc.__cause__ or exc).__name__})"
             if not out.can_resend():
@@ -269,6 +271,7 @@ class Proxy:
         with; raises 503 when the request is not to be retried."""
         reason = f"{node.endpoint} did not answer within {limit:g} s"
         log.warning("%s", reason)
+        upstream_error(node.endpoint, "timeout")
         if not quick:
             # Not retried, and maybe legitimate slow work: the health check judges the node.
             raise ServiceUnavailable(f"Service unavailable: {reason}.")
@@ -295,11 +298,18 @@ class Proxy:
             now=datetime.now(UTC),
         )
         data = content.__aiter__() if isinstance(content, _Body) else content
-        return await self.transport.send(out.method, url, {**out.headers, **signed}, data)
+        started, status = time.monotonic(), None
+        try:
+            response = await self.transport.send(out.method, url, {**out.headers, **signed}, data)
+            status = response.status
+            return response
+        finally:
+            upstream_request(node.endpoint, status, time.monotonic() - started)
 
 
 def _unreadable(origin: object, exc: Exception) -> ServiceUnavailable:
     log.warning("%s sent an answer that cannot be read: %s", origin, exc)
+    upstream_error(str(origin), "unreadable")
     return ServiceUnavailable("The storage node's answer could not be read.")
 
 
