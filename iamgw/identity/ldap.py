@@ -143,6 +143,7 @@ class LdapDirectory:
             raise ValueError("[ldap] url is empty: LDAP logins are off")
         self.settings = settings
         self._metrics = metrics
+        self._children: dict[tuple[str, str], Any] = {}  # metric children by label
         self._servers = Servers(settings.urls)
         self._service = Pool(POOL_SIZE, self._open_service)
         # User binds never run on the service account's connections: a search after
@@ -386,18 +387,30 @@ class LdapDirectory:
         return ""
 
     def _count(self, outcome: str) -> None:
-        counter = getattr(self._metrics, "ldap_logins", None)
+        counter = self._child("ldap_logins", outcome)
         if counter is not None:
-            counter.labels(outcome).inc()
+            counter.inc()
 
     def _observe(self, metric: str, server: str, seconds: float | None = None) -> None:
-        family = getattr(self._metrics, metric, None)
+        family = self._child(metric, server)
         if family is None:
             return
         if seconds is None:
-            family.labels(server).inc()
+            family.inc()
         else:
-            family.labels(server).observe(seconds)
+            family.observe(seconds)
+
+    def _child(self, metric: str, label: str) -> Any:
+        """The metric's child for `label` (looked up once: `labels()` takes a lock and
+        builds a key every time), None without that metric."""
+        key = (metric, label)
+        child = self._children.get(key)
+        if child is None:
+            family = getattr(self._metrics, metric, None)
+            if family is None:
+                return None
+            child = self._children[key] = family.labels(label)
+        return child
 
 
 def source_key(source: str) -> str:
