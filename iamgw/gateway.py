@@ -2,9 +2,9 @@
 
 Every handler reaches them the same way, `gateway_of(request)`, typed: settings, the
 store, the storage nodes, the decision point (`access`), the token sealer, audit and
-metrics, the LDAP directory, the web console, and the per-process caches the STS and IAM handlers keep.
-The types are imported for type checking only, so any package may import this module
-without importing the ones it describes.
+metrics, the LDAP directory, the web console, and the per-process caches the STS and
+IAM handlers keep. The types are imported for type checking only, so any package may
+import this module without importing the ones it describes.
 """
 
 from __future__ import annotations
