@@ -163,6 +163,16 @@ class LdapSettings:
 @dataclass(frozen=True)
 class AuditSettings:
     targets: list[str] = field(default_factory=lambda: ["file:./iamgw-data/audit.log"])
+    # Records a target has not taken yet wait on disk (data_dir/audit-queue/), at most
+    # this much per target and worker process; then `when_full` decides.
+    queue_max_mb: int = 1024
+    # "refuse": new requests get 503 until the target takes records again (an audited
+    # system does not serve unaudited requests); "drop-oldest": they are served and the
+    # target's oldest waiting records are given up, counted and logged.
+    when_full: str = "refuse"
+    file_max_mb: int = 100  # a file target is rotated at this size (0: never)
+    file_keep: int = 10  # rotated files kept: audit.log.1 (newest) ... audit.log.N
+    access_log: bool = True  # a line per request on stdout (logger iamgw.access)
 
 
 @dataclass(frozen=True)
@@ -434,10 +444,34 @@ def _validate(s: Settings) -> None:
         if s.ldap.ca_file and not Path(s.ldap.ca_file).is_file():
             raise ConfigError("ldap.ca_file", "file not found")
     _validate_metrics(s.metrics)
-    for i, target in enumerate(s.audit.targets):
-        if target == "stdout" or target.startswith("file:"):
-            continue
-        _check_url(f"audit.targets[{i}]", target, ("http", "https"))
+    _validate_audit(s.audit)
+
+
+WHEN_FULL = ("refuse", "drop-oldest")
+
+
+def _validate_audit(audit: AuditSettings) -> None:
+    seen: set[str] = set()
+    for i, target in enumerate(audit.targets):
+        key = f"audit.targets[{i}]"
+        if target.startswith("file:"):
+            if not target[len("file:") :]:
+                raise ConfigError(key, "file: needs a path")
+        elif target != "stdout":
+            _check_url(key, target, ("http", "https"))
+        # Compared without credentials: each target has one queue, named without them.
+        shown = re.sub(r"//[^/@]*@", "//", target)
+        if shown in seen:
+            raise ConfigError(key, "names a target already listed")
+        seen.add(shown)
+    if not 1 <= audit.queue_max_mb <= 1 << 20:
+        raise ConfigError("audit.queue_max_mb", "must be between 1 and 1048576")
+    if audit.when_full not in WHEN_FULL:
+        raise ConfigError("audit.when_full", 'must be "refuse" or "drop-oldest"')
+    if not 0 <= audit.file_max_mb <= 1 << 20:
+        raise ConfigError("audit.file_max_mb", "must be between 0 (never rotate) and 1048576")
+    if not 1 <= audit.file_keep <= 1000:
+        raise ConfigError("audit.file_keep", "must be between 1 and 1000")
 
 
 def _validate_tls(server: ServerSettings) -> None:
