@@ -10,12 +10,12 @@ everything else is S3.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -33,9 +33,18 @@ from iamgw.errors import AWSError, InternalError, ServiceUnavailable
 from iamgw.gateway import Gateway, gateway_of
 from iamgw.iam import load_canned_policies
 from iamgw.identity import Access, OidcVerifier, SessionTokens
-from iamgw.ops import Auditor, Metrics, audit_fields, healthz, readyz
+from iamgw.ops import (
+    AuditMiddleware,
+    Auditor,
+    Exchange,
+    Metrics,
+    audit_fields,
+    healthz,
+    kind_of_arn,
+    readyz,
+)
 from iamgw.queryapi import query_params
-from iamgw.s3 import Proxy, Upstream, UpstreamPool
+from iamgw.s3 import Proxy, Upstream, UpstreamPool, transport_context
 from iamgw.sigv4 import length_value
 from iamgw.store import Repository, StoreUnavailable
 
@@ -68,7 +77,12 @@ def create_app(
         proxy = Proxy(pool)
         tokens = SessionTokens(master_key)
         access = Access(repo, tokens, root.access_key, root.secret_key)
-        auditor = Auditor(settings.audit.targets, transport=audit_transport)
+        auditor = Auditor(
+            settings.audit,
+            settings.data_dir,
+            transport=audit_transport,
+            metrics=metrics,
+        )
         await auditor.start()
         ldap = identity.LdapDirectory(settings.ldap, metrics=metrics) if settings.ldap.url else None
         app.state.gateway = Gateway(
@@ -97,7 +111,8 @@ def create_app(
             repo.close()
 
     routes = [Route("/{path:path}", dispatch, methods=_ALL_METHODS)]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    middleware = [Middleware(RequestIdMiddleware), Middleware(AuditMiddleware)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def worker_app() -> Starlette:
@@ -116,6 +131,7 @@ async def dispatch(request: Request) -> Response:
     try:
         identity.request_headers(request)  # a repeated Host (and its kind) ends here
         api, handler = await _route(request)
+        gateway.auditor.admit(request, api)  # 503 while a full audit queue refuses
         response = await handler(request)
     except AWSError as exc:
         response = error_response(request, exc, api)
@@ -131,26 +147,58 @@ async def dispatch(request: Request) -> Response:
         response = error_response(request, InternalError(), api)
     elapsed = time.perf_counter() - started
     gateway.metrics.count_request(request, api, response.status_code, elapsed)
-    if api != "ops":
-        gateway.auditor.record(audit_event(request, api, response.status_code, elapsed))
+    if api != "ops":  # recorded when the answer is complete, before its last bytes leave
+        gateway.auditor.later(request, functools.partial(audit_event, request, api))
     return response
 
 
-def audit_event(request: Request, api: str, status: int, elapsed: float) -> dict[str, Any]:
-    """Who asked what, and what was decided: never the query (it may hold a signature)."""
+def audit_event(request: Request, api: str, sent: Exchange) -> dict[str, Any]:
+    """The record of a request whose answer is complete (`sent`): who asked what, what
+    was decided and answered. Never a secret, a token, a signature, a password or the
+    query (it may hold a presigned URL's signature)."""
+    fields = dict(audit_fields(request))
+    principal = fields.pop("principal", None) or "anonymous"
+    operation = fields.pop("operation", None)
+    action = fields.pop("action", None)
+    decision = fields.pop("decision", None)
+    if api in ("iam", "sts") and operation:
+        action = action or f"{api}:{operation}"
+        if decision is None and sent.status < 400:
+            decision = "Allowed"
+        elif decision is None and (sent.error_code or "").startswith("AccessDenied"):
+            decision = "Denied"
+    peer = request.client.host if request.client else None
+    source = transport_context(request)["aws:SourceIp"]  # behind a trusted proxy: its client
     event: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": sent.time.isoformat(timespec="milliseconds"),
         "request_id": request.scope.get("iamgw.request_id", ""),
+        "source_ip": source,
+        "user_agent": request.headers.get("user-agent", "")[:1024] or None,
+        "principal": principal,
+        "principal_kind": fields.pop("principal_kind", None)
+        or kind_of_arn(principal, (o.name for o in gateway_of(request).settings.oidc)),
+        "access_key": fields.pop("access_key", None),
         "api": api,
         "method": request.method,
         "path": request.url.path,
-        "status": status,
-        "source_ip": request.client.host if request.client else None,
-        "user_agent": request.headers.get("user-agent"),
-        "duration_ms": round(elapsed * 1000, 3),
-        "principal": "anonymous",
+        "operation": operation,
+        "action": action,
+        "resource": fields.pop("resource", None),
+        "decision": decision,
+        "policy": fields.pop("policy", None),
+        "statement": fields.pop("statement", None),
+        "status": sent.status,
+        "error_code": sent.error_code or None,
+        "bytes_in": sent.bytes_in,
+        "bytes_out": sent.bytes_out,
+        "duration_ms": round(sent.duration * 1000, 3),
+        "upstream": fields.pop("upstream", None),
     }
-    event.update(audit_fields(request))
+    if peer != source:
+        event["peer"] = peer  # the trusted proxy the request came through
+    if not sent.complete:
+        event["complete"] = False  # the client left, or the answer failed midway
+    event.update(fields)  # what a handler adds of its own (ldap_username, ...)
     return event
 
 
@@ -181,6 +229,7 @@ def _is_signed(request: Request) -> bool:
 
 def _with_params(handler: Any, params: dict[str, str]) -> Any:
     async def call(request: Request) -> Response:
+        audit_fields(request)["operation"] = params.get("Action", "")[:128]
         return await handler(request, params)
 
     return call

@@ -3,6 +3,7 @@
 https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html
 """
 
+from .context import transport_context
 from .embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
 from .handler import handle
 from .keys import bucket_name, object_key
@@ -19,4 +20,5 @@ __all__ = [
     "handle",
     "object_key",
     "start_seaweedfs",
+    "transport_context",
 ]
