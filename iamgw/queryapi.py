@@ -20,7 +20,7 @@ from starlette.responses import Response
 from iamgw import identity
 from iamgw.errors import RequestEntityTooLargeException, ValidationError, xml_text
 from iamgw.gateway import gateway_of
-from iamgw.ops import audit_fields
+from iamgw.ops import record_principal
 from iamgw.sigv4 import length_value
 
 # IAM and STS are global: SDKs sign them for us-east-1 whatever the configured region.
@@ -106,7 +106,7 @@ async def authenticate(request: Request, service: str) -> identity.Identity | No
     )
     if result.auth is None:
         return None
-    audit_fields(request).update(principal=result.identity.arn, access_key=result.auth.access_key)
+    record_principal(request, result.identity, result.auth.access_key)
     return result.identity
 
 

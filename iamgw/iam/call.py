@@ -17,6 +17,7 @@ import anyio.from_thread
 
 from iamgw.errors import AccessDenied, ValidationError
 from iamgw.identity import Access, Identity, IdentityKind
+from iamgw.ops import note_decision
 from iamgw.policy import Decision, Outcome
 from iamgw.store import NoSuchEntity, Repository
 
@@ -93,13 +94,15 @@ class Call:
 
     def authorize(self, resource: str, context: dict[str, Any] | None = None) -> None:
         """Raise AccessDenied unless the caller may do this call's action on `resource`."""
-        if self.identity.is_root:
-            return
         action = f"iam:{self.action}"
+        if self.identity.is_root:
+            note_decision(action, resource, None, outcome="Allowed (root)")
+            return
         ctx = {k: v for k, v in (context or {}).items() if v is not None}
         decision: Decision = anyio.from_thread.run(
             self.access.decide, self.identity, action, resource, ctx
         )
+        note_decision(action, resource, decision)  # the audit record's (this thread's request)
         if decision.allowed:
             return
         who = self.identity.arn or "anonymous"

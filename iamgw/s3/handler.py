@@ -26,7 +26,7 @@ from iamgw.errors import (
 )
 from iamgw.gateway import gateway_of
 from iamgw.identity import Access, Identity, authenticate, request_headers
-from iamgw.ops import audit_fields
+from iamgw.ops import audit_fields, record_principal
 from iamgw.s3 import bucket_ops, keys
 from iamgw.s3.body import prepare as prepare_body
 from iamgw.s3.body import read_whole
@@ -100,7 +100,7 @@ async def handle(request: Request) -> Response:
     )
     identity, auth, signing = result.identity, result.auth, result.signing
     if auth is not None:
-        audit_fields(request).update(principal=identity.arn, access_key=auth.access_key)
+        record_principal(request, identity, auth.access_key)
 
     params = _parameters(raw_query, auth)
     operation = _operation(request.method, bucket, key, dict(params), headers)

@@ -33,6 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from iamgw.errors import ServiceUnavailable
+from iamgw.ops import note
 from iamgw.ops.metrics import upstream_error, upstream_request
 from iamgw.s3.limits import check_user_metadata
 from iamgw.s3.upstreams import (
@@ -234,6 +235,7 @@ class Proxy:
     async def _attempt(self, node: Upstream, out: _Outgoing, tried: set[int]) -> Response:
         """`out` sent to `node` and its answer; _Retry to try the next node."""
         limit = node.first_byte_timeout if out.quick else SLOW_ANSWER_SECONDS
+        note(upstream=node.endpoint)  # the audit record's: the node that was asked last
         content = out.content()  # before `out.stream` is read: it may start again
         try:
             response = await _within(self._send(node, out, content), limit, out.stream)

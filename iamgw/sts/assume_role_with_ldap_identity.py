@@ -132,7 +132,9 @@ async def assume(request: Request, params: dict[str, str]) -> LdapSession:
     seconds = duration(params, sts.min_duration_seconds, sts.default_duration_seconds, highest)
     packed = packed_percent(policies, {}) if policies.document or policies.arns else None
     issued = issue(gateway.tokens, grant, seconds, policies)
-    audit_fields(request).update(principal=grant.arn, access_key=issued.claims.ak)
+    audit_fields(request).update(
+        principal=grant.arn, access_key=issued.claims.ak, principal_kind="ldap"
+    )
     return LdapSession(issued, grant, packed)
 
 

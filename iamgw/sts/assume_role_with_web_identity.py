@@ -16,6 +16,7 @@ from starlette.responses import Response
 from iamgw.errors import ValidationError
 from iamgw.gateway import gateway_of
 from iamgw.identity import Provider
+from iamgw.ops import audit_fields
 
 from .federation import (
     Catalog,
@@ -82,6 +83,9 @@ async def assume(
     if policies.document or policies.arns or federated.grant.tags:
         packed = packed_percent(policies, federated.grant.tags)
     issued = issue(gateway.tokens, federated.grant, seconds, policies)
+    audit_fields(request).update(
+        principal=federated.grant.arn, access_key=issued.claims.ak, principal_kind="oidc"
+    )
     return FederatedSession(issued, federated, provider, claims, packed)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from iamgw.identity import Access, Identity
+from iamgw.ops import note_decision
 from iamgw.policy import (
     Decision,
     MalformedPolicyDocument,
@@ -99,14 +100,18 @@ def trust_allows(
         trust = parse_policy(role.trust_policy, PolicyKind.TRUST, name=f"trust:{role.name}")
     except MalformedPolicyDocument as exc:
         log.error("trust policy of role %s is not valid and trusts nobody: %s", role.name, exc)
+        note_decision(action, role.arn, None)
         return None
     request = Request(action, role.arn, principal, context)
     if access is None or caller is None:
-        return evaluate(request, [], resource_policy=trust)
-    return access.engine.evaluate(
-        request,
-        caller.policies,
-        trust,
-        boundary=caller.boundary,
-        session_policy=caller.session_policies or None,
-    )
+        decision = evaluate(request, [], resource_policy=trust)
+    else:
+        decision = access.engine.evaluate(
+            request,
+            caller.policies,
+            trust,
+            boundary=caller.boundary,
+            session_policy=caller.session_policies or None,
+        )
+    note_decision(action, role.arn, decision)  # the request's audit record
+    return decision
