@@ -96,6 +96,9 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
         "IAMGW_ROOT_ACCESS_KEY": ROOT_KEY,
         "IAMGW_ROOT_SECRET_KEY": ROOT_SECRET,
         "IAMGW_AUDIT_TARGETS": f"file:{data_dir / 'audit.log'}",
+        # The access log writes stdout from a thread, past pytest's capture: off unless a
+        # test asks for it (tests/ops/test_audit_access_log.py, test_audit_secrets.py).
+        "IAMGW_AUDIT_ACCESS_LOG": "false",
         **(extra_env or {}),
     }
     for i, (endpoint, key, secret) in enumerate(upstreams):
