@@ -20,9 +20,10 @@ from iamgw.ops import metrics as ops_metrics
 from iamgw.ops.metrics import Metrics
 from tests.gateway_server import GatewayServer, free_port, start_gateway
 from tests.iam_helpers import ACCOUNT, Keys, make_user
-from tests.ops.metrics_helpers import scrape, total, value
+from tests.ops.metrics_helpers import Samples, scrape, total, value
 from tests.s3.test_proxy_transport import HANG, OK, REFUSE, make_proxy
 from tests.sts.conftest import forge, id_token, oidc_env, web_identity
+from tests.waiting import wait_until
 
 READONLY = f"arn:aws:iam::{ACCOUNT}:policy/readonly"
 BUCKET = "metered"
@@ -209,6 +210,21 @@ def test_build_info_and_the_ops_endpoints(gateway) -> None:
     assert version != "unknown"
     assert value(samples, "iamgw_build_info", version=version) == 1
     assert value(samples, "iamgw_requests_total", api="ops", operation="healthz", status="200") >= 1
+
+
+def test_audit_delivery_is_counted(gateway) -> None:
+    """The audit queues (iamgw.ops.audit) count into the metrics the dashboard reads."""
+    before = total(scrape(gateway.url), "iamgw_audit_delivered_total")
+    assert httpx.get(gateway.url + f"/{BUCKET}-anonymous/key").status_code == 403
+
+    def delivered() -> Samples | None:
+        samples = scrape(gateway.url)
+        return samples if total(samples, "iamgw_audit_delivered_total") > before else None
+
+    samples = wait_until(delivered, 30, what="the audit record counted as delivered")
+    depths = [v for (name, _), v in samples.items() if name == "iamgw_audit_queue_depth"]
+    assert depths and all(v >= 0 for v in depths)
+    assert total(samples, "iamgw_audit_dropped_total") == 0
 
 
 # -- [metrics] bearer_token -------------------------------------------------------------------
