@@ -188,8 +188,11 @@ async def ldap_form(request: Request) -> Response:
 
 
 def signed_in(request: Request, session: ConsoleSession, expires: float) -> Response:
-    console = gateway_of(request).console
+    gateway = gateway_of(request)
+    console = gateway.console
     assert console is not None
+    method = "ConsoleLDAP" if session.provider == "ldap" else "ConsoleWebIdentity"
+    gateway.metrics.sts_issued.labels(method).inc()
     response = RedirectResponse("/iamgw/", 303)
     console.cookies.clear(response, request, "iamgw_login")
     console.cookies.set_session(response, request, session, expires)

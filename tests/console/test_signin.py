@@ -57,6 +57,8 @@ def test_oidc_sign_in_mints_the_sts_session(console_gateway, oidc_provider):
     assert creds["Expiration"].endswith("+00:00")
     s3 = s3_from(console_gateway, creds)
     s3.put_object(Bucket=BUCKET, Key="from-console", Body=b"x")
+    metrics = httpx.get(f"{console_gateway.url}/metrics").text
+    assert 'iamgw_sts_credentials_issued_total{method="ConsoleWebIdentity"}' in metrics
     # The same policies and principal as the STS call of the same login.
     token = oidc_provider.token_for("alice")["id_token"]
     direct = httpx.post(console_gateway.url, data={  # as the STS call, no session name
