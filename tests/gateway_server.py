@@ -112,7 +112,8 @@ def start_gateway(data_dir: Path, upstreams: list[tuple[str, str, str]],
         data_dir.mkdir(parents=True, exist_ok=True)
         create_file_once(data_dir / "master.key", secrets.token_bytes(32))
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", http=BoundedHttpToolsProtocol)  # fmt: skip
+                            lifespan="on", http=BoundedHttpToolsProtocol,
+                            proxy_headers=False)  # as `iamgw serve`  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
