@@ -42,9 +42,10 @@ from iamgw.ops import (
     healthz,
     kind_of_arn,
     readyz,
+    register_operations,
 )
 from iamgw.queryapi import query_params
-from iamgw.s3 import Proxy, Upstream, UpstreamPool, transport_context
+from iamgw.s3 import Proxy, Upstream, UpstreamPool
 from iamgw.sigv4 import length_value
 from iamgw.store import Repository, StoreUnavailable
 
@@ -60,6 +61,8 @@ def create_app(
     """The gateway for `settings`; `settings.upstream` must name at least one node
     (`iamgw serve` adds the embedded one when the file configures none)."""
     metrics = Metrics()
+    for api, names in (("s3", s3.OPERATION_NAMES), ("iam", iam.ACTIONS), ("sts", sts.ACTIONS)):
+        register_operations(api, names)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -168,7 +171,7 @@ def audit_event(request: Request, api: str, sent: Exchange) -> dict[str, Any]:
         elif decision is None and (sent.error_code or "").startswith("AccessDenied"):
             decision = "Denied"
     peer = request.client.host if request.client else None
-    source = transport_context(request)["aws:SourceIp"]  # behind a trusted proxy: its client
+    source = identity.client_address(request)  # behind a trusted proxy: its client
     event: dict[str, Any] = {
         "time": sent.time.isoformat(timespec="milliseconds"),
         "request_id": request.scope.get("iamgw.request_id", ""),

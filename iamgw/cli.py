@@ -258,7 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             # Workers are new processes: they read the same settings from the environment.
             _export_for_workers(args.config, node)
-            from iamgw.ops.metrics import prepare_multiprocess_dir
+            from iamgw.ops import prepare_multiprocess_dir
 
             # Each worker counts into files there; any of them answers /metrics for all.
             prepare_multiprocess_dir(settings.data_dir)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamgw.gateway import gateway_of
+from iamgw.identity import origin
 
 from .pages import render
 from .signed import Signed
@@ -34,7 +35,7 @@ async def context(request: Request, signed: Signed) -> dict[str, Any]:
     documents = [(_label(name), _pretty(document)) for name, document in found]
     if claims.sp:
         documents.append(("session policy", _pretty(claims.sp)))
-    endpoint = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    endpoint = origin(request)
     console = gateway.console
     assert console is not None
     return {

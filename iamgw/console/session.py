@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
 
+from iamgw.identity import origin
 from iamgw.store import MasterKey
 
 from . import cookies
@@ -102,7 +103,7 @@ class Cookies:
                 value,
                 max_age=max_age,
                 path=COOKIE_PATH,
-                secure=request.url.scheme == "https",
+                secure=origin(request).startswith("https:"),
                 httponly=True,
                 samesite="lax",
             )

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from iamgw.errors import AWSError
 from iamgw.gateway import gateway_of
 from iamgw.identity import Identity
+from iamgw.identity import origin as site_origin
 from iamgw.ops import audit_fields
 
 from .session import ConsoleSession
@@ -52,7 +53,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin == site_origin(request)
 
 
 def csrf_ok(request: Request, signed: Signed, token: str | None) -> bool:

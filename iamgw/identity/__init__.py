@@ -28,6 +28,7 @@ from .oidc import InvalidToken as InvalidIdentityToken
 from .oidc import OidcVerifier, Provider, ProviderUnavailable, iam_object_issuer, unverified_issuer
 from .oidc import TokenExpired as IdentityTokenExpired
 from .principals import FEDERATED_ROLE_PATH, Identity, IdentityKind, anonymous
+from .transport import client_address, forwarded_client, origin, transport_context
 
 __all__ = [
     "FEDERATED_ROLE_PATH",
@@ -52,10 +53,14 @@ __all__ = [
     "TokenExpired",
     "anonymous",
     "authenticate",
+    "client_address",
+    "forwarded_client",
     "iam_object_issuer",
     "new_access_key_id",
     "new_secret_key",
     "normalise_dn",
+    "origin",
     "request_headers",
+    "transport_context",
     "unverified_issuer",
 ]

@@ -38,7 +38,7 @@ from iamgw.identity.principals import (
     session_identity,
     user_identity,
 )
-from iamgw.ops.metrics import count_decision
+from iamgw.ops import count_decision
 from iamgw.policy import Decision, Engine, MalformedPolicyDocument, PolicyKind, Request
 from iamgw.store import NoSuchEntity, Repository
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 
 from iamgw.errors import InvalidToken
-from iamgw.ops.metrics import count_auth_failures
+from iamgw.ops import count_auth_failures
 from iamgw.sigv4 import AuthInfo, Headers, SigningContext, header_map, parse_auth, verify
 
 from .access import Access

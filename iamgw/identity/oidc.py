@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
-from iamgw.ops.metrics import idp_error, idp_request
+from iamgw.ops import idp_error, idp_request
 
 log = logging.getLogger("iamgw.oidc")
 

@@ -28,7 +28,7 @@ import importlib.metadata
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -289,7 +289,7 @@ def operation_of(request: Request, api: str) -> str:
         return request.url.path.strip("/") or UNKNOWN
     if api == "console":
         return "console"
-    known = _s3_operations() if api == "s3" else _query_actions(api)
+    known = _KNOWN.get(api, frozenset())
     name = (request.scope.get("iamgw.audit") or {}).get("operation")
     if isinstance(name, str) and name in known:
         return name
@@ -299,24 +299,14 @@ def operation_of(request: Request, api: str) -> str:
     return UNKNOWN
 
 
-@functools.cache
-def _s3_operations() -> frozenset[str]:
-    from iamgw.s3.operations import RULES
-
-    return frozenset(r.operation for r in RULES)
+# Each API's operation names, registered by the app (ops sits at the end of the request's
+# path and imports none of the packages before it): anything else is `unknown`.
+_KNOWN: dict[str, frozenset[str]] = {}
 
 
-@functools.cache
-def _query_actions(api: str) -> frozenset[str]:
-    if api not in ("iam", "sts"):
-        return frozenset()
-    if api == "iam":
-        from iamgw.iam import ACTIONS as IAM_ACTIONS
-
-        return frozenset(IAM_ACTIONS)
-    from iamgw.sts import ACTIONS as STS_ACTIONS
-
-    return frozenset(STS_ACTIONS)
+def register_operations(api: str, names: Iterable[str]) -> None:
+    """The operation names `api` may report (label values are a closed set)."""
+    _KNOWN[api] = frozenset(names)
 
 
 _ACTION = re.compile(rb"(?:^|&)Action=([^&]{1,128})")

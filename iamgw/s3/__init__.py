@@ -3,14 +3,15 @@
 https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html
 """
 
-from .context import transport_context
 from .embedded import EmbeddedNodeError, SeaweedNode, start_seaweedfs
 from .handler import handle
 from .keys import bucket_name, object_key
+from .operations import OPERATION_NAMES
 from .proxy import Proxy
 from .upstreams import Upstream, UpstreamPool
 
 __all__ = [
+    "OPERATION_NAMES",
     "EmbeddedNodeError",
     "Proxy",
     "SeaweedNode",
@@ -20,5 +21,4 @@ __all__ = [
     "handle",
     "object_key",
     "start_seaweedfs",
-    "transport_context",
 ]

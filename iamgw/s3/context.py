@@ -17,16 +17,14 @@ peer both headers are ignored.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
 
-from iamgw.config import IPNetwork
-from iamgw.gateway import gateway_of
+from iamgw.identity import transport_context
 
 if TYPE_CHECKING:
     from iamgw.s3.operations import S3Operation
@@ -95,61 +93,6 @@ def request_context(request: Request, auth: Any, now: datetime) -> dict[str, Any
         age_ms = max(0, int((now - auth.amz_date).total_seconds() * 1000))
         ctx["s3:signatureAge"] = str(age_ms)
     return ctx
-
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def transport_context(request: Request) -> dict[str, Any]:
-    """`aws:SourceIp` (None when unknown) and `aws:SecureTransport` of a request."""
-    peer = request.client.host if request.client else None
-    secure = request.scope.get("scheme") == "https"
-    networks = gateway_of(request).settings.server.trusted_networks
-    if peer is None or not networks or not _within(_address(peer), networks):
-        return {"aws:SourceIp": peer, "aws:SecureTransport": secure}
-    forwarded_for = request.headers.getlist("x-forwarded-for")
-    source: str | None = peer
-    if forwarded_for:
-        source = forwarded_client(",".join(forwarded_for).split(","), networks)
-    proto = request.headers.getlist("x-forwarded-proto")
-    if proto:
-        hops = [p.strip().lower() for p in ",".join(proto).split(",")]
-        secure = all(hop == "https" for hop in hops)
-    return {"aws:SourceIp": source, "aws:SecureTransport": secure}
-
-
-def forwarded_client(entries: Sequence[str], trusted: Sequence[IPNetwork]) -> str | None:
-    """The client's address in an X-Forwarded-For list sent by a trusted proxy: the
-    right-most entry outside `trusted` (the left-most when all are trusted); None when an
-    entry on the way is not an address, as nothing to its left can be believed."""
-    address: IPAddress | None = None
-    for entry in reversed(entries):
-        address = _address(entry)
-        if address is None:
-            return None
-        if not _within(address, trusted):
-            return str(address)
-    return str(address) if address is not None else None
-
-
-def _address(text: str) -> IPAddress | None:
-    """An address as proxies write it: plain, `[v6]`, with a `:port`, or v4 mapped in v6."""
-    text = text.strip()
-    if text.startswith("["):
-        text = text[1:].partition("]")[0]
-    elif text.count(":") == 1:
-        text = text.partition(":")[0]
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def _within(address: IPAddress | None, networks: Sequence[IPNetwork]) -> bool:
-    return address is not None and any(address in network for network in networks)
 
 
 def header_actions(op: S3Operation, headers: Mapping[str, str]) -> list[str]:

@@ -183,6 +183,8 @@ RULES: tuple[Rule, ...] = (
 # fmt: on
 
 _BY_KEY: dict[tuple[str, str, str | None], list[Rule]] = {}
+OPERATION_NAMES = frozenset(r.operation for r in RULES)  # what metrics may label
+
 for _rule in RULES:
     _BY_KEY.setdefault((_rule.method, _rule.target, _rule.subresource), []).append(_rule)
 _SUBRESOURCES = {r.subresource for r in RULES if r.subresource}

@@ -33,8 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from iamgw.errors import ServiceUnavailable
-from iamgw.ops import note
-from iamgw.ops.metrics import upstream_error, upstream_request
+from iamgw.ops import note, upstream_error, upstream_request
 from iamgw.s3.limits import check_user_metadata
 from iamgw.s3.upstreams import (
     NodeUnreachable,

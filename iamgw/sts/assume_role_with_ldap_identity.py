@@ -41,6 +41,7 @@ from iamgw.identity import (
     LdapLogin,
     LdapThrottled,
     LdapUnavailable,
+    client_address,
     normalise_dn,
 )
 from iamgw.ops import audit_fields
@@ -156,7 +157,7 @@ async def _login(
     if not username or not password:
         # Never an unauthenticated bind (RFC 4513 §5.1.2), whatever the directory allows.
         raise AccessDenied(REFUSED)
-    source = request.client.host if request.client else None
+    source = client_address(request)  # behind a trusted proxy: the client, not the proxy
     try:
         return await directory.login(username, password, source, confirm=False)
     except LdapThrottled:

@@ -19,7 +19,7 @@ import botocore.credentials
 import httpx
 import pytest
 
-from iamgw.s3.context import forwarded_client
+from iamgw.identity import forwarded_client
 from tests.iam_helpers import make_user
 from tests.tls.conftest import Pki
 from tests.tls.servers import TlsGateway, client_context, serve_gateway, tls_gateway
