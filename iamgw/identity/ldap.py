@@ -31,7 +31,6 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -44,6 +43,7 @@ from .ldap_conn import (
     Pool,
     ServerFailed,
     Servers,
+    Threads,
     closed_on_error,
     describe,
     open_connection,
@@ -154,11 +154,7 @@ class LdapDirectory:
         self._username_attr = username_attribute(settings.user_search_filter)
         self._names = FailedLogins(NAME_FAILURES, FAILURE_WINDOW)
         self._sources = FailedLogins(SOURCE_FAILURES, FAILURE_WINDOW)
-        # Its own threads, not anyio's (which the rest of the gateway uses): their hop
-        # costs the event loop half as much, and only `_busy` of them are ever asked for.
-        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="iamgw-ldap")
-        self._busy = 0  # threads at work (counted on the event loop)
-        self._freed: anyio.Event | None = None  # set when one is free again
+        self._threads = Threads(THREADS)  # its own: not those the rest of the gateway uses
         self._closed = False
         for url in settings.urls:
             plain = url.lower().startswith("ldap://") and not settings.start_tls
@@ -229,9 +225,9 @@ class LdapDirectory:
         """Close the pooled connections; later logins are LdapUnavailable."""
         self._closed = True
         try:
-            await asyncio.get_running_loop().run_in_executor(self._threads, self._close)
+            await self._threads.start(self._close)
         finally:
-            self._threads.shutdown(wait=False)
+            self._threads.stop()
 
     def _close(self) -> None:
         self._service.close()
@@ -240,31 +236,19 @@ class LdapDirectory:
     async def _login(self, username: str, password: str, deadline: float) -> LdapLogin:
         if not _acceptable(username, password):
             raise LdapDenied  # before any bind: an empty password would be anonymous
-        if self._busy >= THREADS:
+        if self._threads.busy >= THREADS:
             # The thread's calls end by the deadline; the wait for a free thread might not.
             with anyio.move_on_after(max(0.0, deadline - time.monotonic()) + 0.2):
-                while self._busy >= THREADS:
-                    if self._freed is None:
-                        self._freed = anyio.Event()
-                    await self._freed.wait()
-            if self._busy >= THREADS:
+                await self._threads.free()
+            if self._threads.busy >= THREADS:
                 raise LdapUnavailable(
                     f"LDAP: no server answered within {LOGIN_BUDGET:g}s (all busy)"
                 )
         if self._closed:
             raise LdapUnavailable("LDAP: the directory client is closed")
-        self._busy += 1
-        loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._threads, self._login_sync, username, password, deadline)
-        work.add_done_callback(self._thread_freed)  # when the work has ended, however
+        work = self._threads.start(self._login_sync, username, password, deadline)
         # Shielded: a caller cancelled meanwhile leaves the work to end by its deadline.
         return await asyncio.shield(work)
-
-    def _thread_freed(self, _work: asyncio.Future[LdapLogin]) -> None:
-        self._busy -= 1
-        if self._freed is not None:
-            self._freed.set()
-            self._freed = None
 
     # ---- in a worker thread -----------------------------------------------------------
 

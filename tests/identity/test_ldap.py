@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from iamgw.identity import (
     LdapUnavailable,
     normalise_dn,
 )
+from iamgw.identity.ldap_conn import Threads
 from iamgw.identity.ldap_entries import NestedGroups, locked_now, refused_before_bind
 from iamgw.ops import Metrics
 from tests.peers import Slapd, TlsFiles, start_slapd
@@ -531,6 +533,27 @@ def test_a_hung_directory_does_not_stall_the_event_loop(tmp_path: Path) -> None:
     assert elapsed < DEADLINE
     assert worst_lag < 0.5 and worst_thread < 0.5
     assert after.username == "alice"
+
+
+def test_a_call_holds_its_thread_until_it_ends_even_when_its_caller_gave_up() -> None:
+    async def run() -> None:
+        threads = Threads(1)
+        gate = threading.Event()
+        threads.start(gate.wait, 10).cancel()  # the caller gave up; the call goes on
+        await asyncio.sleep(0.05)
+        assert threads.busy == 1
+        freed = asyncio.create_task(threads.free())
+        await asyncio.sleep(0.05)
+        assert not freed.done()
+        gate.set()
+        await asyncio.wait_for(freed, 10)
+        assert threads.busy == 0
+        with pytest.raises(ZeroDivisionError):
+            await threads.start(divmod, 1, 0)
+        assert await threads.start(sum, [1, 2]) == 3
+        threads.stop()
+
+    asyncio.run(run())
 
 
 def test_a_refused_service_account_is_unavailable_not_denied(directory: Slapd) -> None:
