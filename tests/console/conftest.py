@@ -115,9 +115,11 @@ def screenshot_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright (never `playwright install`)."""
+    """Debian's chromium driven by Playwright (never `playwright install`). Per module:
+    Playwright's sync API runs an event loop in the main thread while it is started, and
+    tests after these (which call `asyncio.run`) need that loop gone."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
