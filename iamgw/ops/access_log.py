@@ -16,12 +16,13 @@ handler like any other.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
-import sys
 import threading
 
 log = logging.getLogger("iamgw.access")
+STDOUT = 1
 _UNPRINTABLE = re.compile(r'[^\x21-\x7e]|["\\]')
 
 
@@ -52,10 +53,14 @@ class StdoutHandler(logging.Handler):
                     lines.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            # Straight to the descriptor: a thread blocked on a stdout nobody reads must
+            # not hold the lock of Python's stdout buffer, which the interpreter takes
+            # (and would wait for, fatally) when the process ends.
+            view = memoryview("".join(f"{line}\n" for line in lines).encode(errors="replace"))
             try:
-                sys.stdout.write("".join(f"{line}\n" for line in lines))
-                sys.stdout.flush()
-            except (OSError, ValueError):
+                while view:
+                    view = view[os.write(STDOUT, view) :]
+            except OSError:
                 self.dropped += len(lines)
 
 

@@ -38,17 +38,15 @@ def serve(data: Path, node, **env: str) -> tuple[subprocess.Popen, str, Path]:
         }
     )
     stdout = data.parent / f"{data.name}.stdout"
-    with stdout.open("w") as out:
+    stderr = data.parent / f"{data.name}.stderr"
+    with stdout.open("w") as out, stderr.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "iamgw.cli", "serve"],
-            env=full,
-            stdout=out,
-            stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "iamgw.cli", "serve"], env=full, stdout=out, stderr=err
         )
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
-        assert proc.poll() is None, "iamgw serve exited"
+        assert proc.poll() is None, f"iamgw serve exited: {stderr.read_text()}"
         try:
             return httpx.get(url + "/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
