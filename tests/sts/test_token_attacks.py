@@ -23,6 +23,26 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+class FromNow:
+    """A time claim relative to when the test runs, not to when the file was collected
+    (the whole suite takes long enough for `now + 600` at collection to have passed)."""
+
+    def __init__(self, seconds: int = 0) -> None:
+        self.seconds = seconds
+
+    def __add__(self, seconds: int) -> FromNow:
+        return FromNow(self.seconds + seconds)
+
+    def __sub__(self, seconds: int) -> FromNow:
+        return FromNow(self.seconds - seconds)
+
+    def at(self, now: float) -> int:
+        return int(now) + self.seconds
+
+
+FROM_NOW = FromNow()
+
+
 def test_a_forged_token_with_nothing_wrong_is_accepted(gateway, oidc_provider) -> None:
     """The harness itself: what the other tests change is what gets them refused."""
     answer = web_identity(gateway, forge(oidc_provider))
@@ -35,9 +55,9 @@ def test_a_forged_token_with_nothing_wrong_is_accepted(gateway, oidc_provider) -
         ({"aud": "another-client"}, "InvalidIdentityToken"),
         ({"aud": ["another-client", "account"]}, "InvalidIdentityToken"),
         ({"aud": None}, "InvalidIdentityToken"),
-        ({"exp": int(time.time()) - 120}, "ExpiredTokenException"),
-        ({"nbf": int(time.time()) + 600}, "InvalidIdentityToken"),
-        ({"iat": int(time.time()) + 600}, "InvalidIdentityToken"),
+        ({"exp": FROM_NOW - 120}, "ExpiredTokenException"),
+        ({"nbf": FROM_NOW + 600}, "InvalidIdentityToken"),
+        ({"iat": FROM_NOW + 600}, "InvalidIdentityToken"),
         ({"exp": None}, "InvalidIdentityToken"),
         ({"sub": None}, "InvalidIdentityToken"),
         ({"sub": ""}, "InvalidIdentityToken"),
@@ -59,6 +79,7 @@ def test_a_forged_token_with_nothing_wrong_is_accepted(gateway, oidc_provider) -
     ],  # fmt: skip
 )
 def test_claims_that_must_be_refused(gateway, oidc_provider, claims, code) -> None:
+    claims = {k: v.at(time.time()) if isinstance(v, FromNow) else v for k, v in claims.items()}
     assert error_code(web_identity, gateway, forge(oidc_provider, **claims)) == code
 
 
